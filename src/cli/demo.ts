@@ -1,0 +1,1 @@
+export function demoCommand(): number { return 0; }

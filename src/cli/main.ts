@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/** The `rcontainer` command. Thin: every subcommand calls the library. */
+import { Command, CommanderError } from 'commander';
+import { benchHwCommand } from './bench-hw.js';
+import { conformanceCommand } from './conformance.js';
+import { demoCommand } from './demo.js';
+import { UserError } from './errors.js';
+
+const program = new Command();
+program
+  .name('rcontainer')
+  .description('RContainer (NDSS 2025) on a model of Armv9-A CCA: machine, firmware, mini-OS, kernel, engine')
+  .version('0.1.0')
+  .exitOverride()
+  .showHelpAfterError();
+
+let exitCode = 0;
+
+program
+  .command('conformance')
+  .description('run conformance vector files (format rcontainer-conformance/1) through the machine model')
+  .argument('<files...>', 'vector files, e.g. ../shared/vectors/gpc.json')
+  .option('-q, --quiet', 'print only the summary line')
+  .action((files: string[], options: { quiet?: boolean }) => {
+    exitCode = conformanceCommand(files, options);
+  });
+
+program
+  .command('demo')
+  .description('a short tour of the machine model: GPT, GPC, MMU, TLB and a stale-TLB demonstration')
+  .action(() => {
+    exitCode = demoCommand();
+  });
+
+const bench = program.command('bench').description('measure the simulator itself (host time)');
+bench
+  .command('hw')
+  .description('host ns per TLB-hit load, TLB-miss load, GPT lookup, TLBI PAALL and a raw typed-array read')
+  .option('--json', 'print JSON')
+  .option('--runs <n>', 'timed runs per benchmark (median reported)', '7')
+  .action((options: { json?: boolean; runs: string }) => {
+    exitCode = benchHwCommand(options);
+  });
+
+try {
+  program.parse(process.argv);
+  process.exitCode = exitCode;
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof UserError) {
+    console.error(`rcontainer: ${error.message}`);
+    process.exitCode = 2;
+  } else {
+    throw error;
+  }
+}
