@@ -9,7 +9,7 @@
  * a fault code that {@link gpcFaultKind} / {@link gpcFaultLevel} decode.
  */
 import { field32 } from './bits.js';
-import { EXTERNAL_ABORT, type PhysicalMemory } from './memory.js';
+import type { PhysicalMemory } from './memory.js';
 import { Gpi, Pas } from './pas.js';
 
 /** Kinds of GPC fault (spec/cca-hardware.md §3.6, QEMU `GPCF_*`). */
@@ -130,6 +130,12 @@ export class GranuleProtectionCheck {
   private l1Span = 2 ** 16; // 2^(p+4)
   private l1Mask = 0x3fff; // 2^(s-p-4) - 1
   private l1TableAlign = 0x20000; // max(L1 table size, 4 KiB)
+  // Reciprocals of the powers of two above: multiplying by 2^-n is exact and much cheaper than a
+  // division on the walk's hot path.
+  private l0SpanInverse = 2 ** -30;
+  private l1SpanInverse = 2 ** -16;
+  private l1AlignInverse = 2 ** -17;
+  private granuleInverse = 2 ** -12;
   private l0Base = 0;
   private l0BaseAboveProtected = false;
   private disabledPasMask = 0; // bit n set: PAS n is disabled
@@ -145,14 +151,58 @@ export class GranuleProtectionCheck {
   /** ID_AA64MMFR0_EL1.PARange of the machine, in bits. */
   private readonly paRangeBits: number;
 
-  constructor(memory: PhysicalMemory, paRangeBits: number) {
+  // GPT-information cache: granules whose GPI a walk found, tagged with the GPT base when the
+  // gptTaggedTlb extension is on. Architecturally GPT information may be cached in TLBs and is
+  // removed only by TLBI PAALL/PAALLOS/RPALOS/RPAOS (spec/cca-hardware.md §4.1), so entries here
+  // survive GPT edits and GPTBR_EL3 writes until software issues one of those.
+  private readonly cacheGranule: Float64Array;
+  private readonly cacheTag: Float64Array;
+  private readonly cacheValue: Int8Array;
+  private readonly cacheSize: number;
+  private readonly cacheInverse: number;
+  private readonly tagged: boolean;
+  private currentTag = 0;
+  /** Lookups answered by the GPT-information cache. */
+  cacheHits = 0;
+
+  /**
+   * `gptInfoEntries` sizes the GPT-information cache (a power of two); `taggedByGpt` tags its
+   * entries with the GPT base (the gptTaggedTlb extension).
+   */
+  constructor(memory: PhysicalMemory, paRangeBits: number, gptInfoEntries = 1024, taggedByGpt = false) {
     this.memory = memory;
     this.paRangeBits = paRangeBits;
+    this.cacheSize = gptInfoEntries;
+    this.cacheInverse = 1 / gptInfoEntries;
+    this.cacheGranule = new Float64Array(gptInfoEntries).fill(Number.NaN);
+    this.cacheTag = new Float64Array(gptInfoEntries);
+    this.cacheValue = new Int8Array(gptInfoEntries);
+    this.tagged = taggedByGpt;
+  }
+
+  /** TLBI PAALL/PAALLOS: forget all cached GPT information. */
+  invalidateAll(): void {
+    this.cacheGranule.fill(Number.NaN);
+  }
+
+  /** TLBI RPALOS/RPAOS: forget cached GPT information for granules in [base, base + size). */
+  invalidateRange(base: number, size: number): void {
+    const first = Math.floor(base * this.granuleInverse);
+    const last = Math.floor((base + size - 1) * this.granuleInverse);
+    const granules = this.cacheGranule;
+    for (let i = 0; i < this.cacheSize; i++) {
+      const g = granules[i]!;
+      if (g >= first && g <= last) granules[i] = Number.NaN;
+    }
   }
 
   /** Load GPCCR_EL3 (low word) and GPTBR_EL3 (as halves) into the unit. */
   configure(gpccrLow: number, gptbrLow: number, gptbrHigh: number): void {
     const f = decodeGpccr(gpccrLow);
+    // A new granule size or protected size changes what a cached granule number means: such a
+    // reconfiguration needs TLBI PAALL anyway, and dropping the cache here is one of the behaviours
+    // the architecture allows.
+    if (((this.gpccrLow ^ gpccrLow) & 0x00f0_c007) !== 0) this.invalidateAll();
     this.gpccrLow = gpccrLow >>> 0;
     this.enabled = f.gpc;
     const t = PPS_BITS[f.pps];
@@ -174,6 +224,10 @@ export class GranuleProtectionCheck {
     this.l1Span = 2 ** (p + 4);
     this.l1Mask = 2 ** Math.max(s - p - 4, 0) - 1;
     this.l1TableAlign = Math.max(2 ** Math.max(s - p - 1, 0), 4096);
+    this.l0SpanInverse = 1 / this.l0Span;
+    this.l1SpanInverse = 1 / this.l1Span;
+    this.l1AlignInverse = 1 / this.l1TableAlign;
+    this.granuleInverse = 2 ** -p;
     // GPTBR_EL3.BADDR [39:0] = PA[51:12]; bits [x:0] of the base are ignored with
     // x = max(t - s + 3, 12) - 1 (ArmSR GPTBR_EL3; QEMU ptw.c L519-525).
     const baddr = (gptbrHigh & 0xff) * 2 ** 32 + (gptbrLow >>> 0);
@@ -181,6 +235,7 @@ export class GranuleProtectionCheck {
     const l0Align = 2 ** Math.max(t - s + 3, 12);
     this.l0Base = Math.floor(rawBase / l0Align) * l0Align;
     this.l0BaseAboveProtected = rawBase >= this.protectedBytes;
+    this.currentTag = this.tagged ? baddr : 0;
     this.disabledPasMask =
       (f.spad ? 1 << Pas.Secure : 0) | (f.nspad ? 1 << Pas.NonSecure : 0) | (f.rlpad ? 1 << Pas.Realm : 0);
     this.appsaa = f.appsaa;
@@ -237,8 +292,19 @@ export class GranuleProtectionCheck {
     }
     // GPC priority 4: GPTBR_EL3 base at or above PPS → GPT address size fault, level 0.
     if (this.l0BaseAboveProtected) return gpcFault(GpcFault.GPTAddressSize, 0);
-    const lookup = this.walk(pa);
-    if (lookup < 0) return -lookup;
+    const granule = Math.floor(pa * this.granuleInverse);
+    const slot = (granule - Math.floor(granule * this.cacheInverse) * this.cacheSize) | 0;
+    let lookup: number;
+    if (this.cacheGranule[slot] === granule && this.cacheTag[slot] === this.currentTag) {
+      this.cacheHits++;
+      lookup = this.cacheValue[slot]!;
+    } else {
+      lookup = this.walk(pa);
+      if (lookup < 0) return -lookup;
+      this.cacheGranule[slot] = granule;
+      this.cacheTag[slot] = this.currentTag;
+      this.cacheValue[slot] = lookup;
+    }
     return this.evaluate(lookup & 0xf, lookup >>> 4 === 1 ? 1 : 0, pas, state);
   }
 
@@ -248,13 +314,13 @@ export class GranuleProtectionCheck {
    */
   private walk(pa: number): number {
     const memory = this.memory;
-    const l0Index = Math.floor(pa / this.l0Span);
+    const l0Index = Math.floor(pa * this.l0SpanInverse);
     const l0Pa = this.l0Base + 8 * l0Index;
     this.tableReads++;
-    const l0Low = memory.read32(l0Pa);
-    const l0High = memory.read32(l0Pa + 4);
     // A bus error on the L0 fetch → GPT external abort, level 0.
-    if (l0Low === EXTERNAL_ABORT || l0High === EXTERNAL_ABORT) return -gpcFault(GpcFault.GPTEABT, 0);
+    if (!memory.readDescriptor(l0Pa)) return -gpcFault(GpcFault.GPTEABT, 0);
+    const l0Low = memory.descriptorLow;
+    const l0High = memory.descriptorHigh;
     switch (l0Low & 0xf) {
       case 0b0001: {
         // L0 Block descriptor: GPI [7:4], [63:8] RES0 (QEMU ptw.c L534-539).
@@ -264,16 +330,17 @@ export class GranuleProtectionCheck {
       case 0b0011: {
         // L0 Table descriptor: the L1 address must lie below PPS and be aligned to
         // max(L1 table size, 4 KiB), which also rejects non-zero [11:4] (QEMU ptw.c L540-548).
-        const base = l0High * 2 ** 32 + (((l0Low >>> 4) << 4) >>> 0);
-        if (base >= this.protectedBytes || base % this.l1TableAlign !== 0) {
+        const base = (l0High >>> 0) * 2 ** 32 + (((l0Low >>> 4) << 4) >>> 0);
+        const aligned = base * this.l1AlignInverse;
+        if (base >= this.protectedBytes || aligned !== Math.floor(aligned)) {
           return -gpcFault(GpcFault.GPTWalk, 0);
         }
-        const l1Index = Math.floor(pa / this.l1Span) & this.l1Mask;
+        const l1Index = Math.floor(pa * this.l1SpanInverse) & this.l1Mask;
         const l1Pa = base + 8 * l1Index;
         this.tableReads++;
-        const low = memory.read32(l1Pa);
-        const high = memory.read32(l1Pa + 4);
-        if (low === EXTERNAL_ABORT || high === EXTERNAL_ABORT) return -gpcFault(GpcFault.GPTEABT, 1);
+        if (!memory.readDescriptor(l1Pa)) return -gpcFault(GpcFault.GPTEABT, 1);
+        const low = memory.descriptorLow;
+        const high = memory.descriptorHigh;
         if ((low & 0xf) === 0b0001) {
           // L1 Contiguous descriptor: GPI [7:4], Contig [9:8] ≠ 0, [63:10] RES0 (QEMU ptw.c L561-575).
           if ((low >>> 8) & 3) {
@@ -282,7 +349,9 @@ export class GranuleProtectionCheck {
           return -gpcFault(GpcFault.GPTWalk, 1);
         }
         // L1 Granules descriptor: granule i = PA[p+3:p] is GPI bits [4i+3:4i].
-        const nibble = ((pa | 0) >>> this.granuleShift) & 0xf;
+        // PA[p+3:p], computed in doubles: a ToInt32 of a PA beyond 2^31 takes V8's slow path.
+        const granule = Math.floor(pa * this.granuleInverse);
+        const nibble = granule - Math.floor(granule * 0.0625) * 16;
         const gpi = nibble < 8 ? (low >>> (4 * nibble)) & 0xf : (high >>> (4 * (nibble - 8))) & 0xf;
         return gpi | 0x10;
       }
@@ -330,7 +399,7 @@ export class GranuleProtectionCheck {
     if (level === 1) {
       const low = this.memory.read32(l0Pa);
       const high = this.memory.read32(l0Pa + 4);
-      descriptorPa = high * 2 ** 32 + ((low >>> 4) << 4 >>> 0) + 8 * (Math.floor(pa / this.l1Span) & this.l1Mask);
+      descriptorPa = (high >>> 0) * 2 ** 32 + ((low >>> 4) << 4 >>> 0) + 8 * (Math.floor(pa / this.l1Span) & this.l1Mask);
     }
     return { walk: GPC_OK, gpi: found & 0xf, level, descriptorPa };
   }

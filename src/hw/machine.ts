@@ -24,6 +24,8 @@ export const machineParamsSchema = z.object({
   pes: z.number().int().min(1).max(64).default(1),
   /** TLB entries per PE (power of two). */
   tlbEntries: z.number().int().min(1).max(1 << 16).default(1024),
+  /** Entries of each PE's GPT-information cache (power of two). */
+  gptInfoEntries: z.number().int().min(1).max(1 << 20).default(4096).refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
   /** Optional extension: TLB entries tagged with the GPT they were filled under. */
   gptTaggedTlb: z.boolean().default(false),
   /** CPU profile name (cost.ts). */
@@ -75,6 +77,7 @@ export class Machine {
             id,
             paRangeBits: this.params.paRangeBits,
             tlbEntries: this.params.tlbEntries,
+            gptInfoEntries: this.params.gptInfoEntries,
             gptTaggedTlb: this.params.gptTaggedTlb,
             profile: this.profile,
           },

@@ -12,6 +12,7 @@ import { assert } from './bits.js';
 /** Size of a backing frame; the smallest granule the model supports (4 KiB). */
 export const FRAME_BYTES = 4096;
 const FRAME_WORDS = FRAME_BYTES / 4;
+const FRAME_INVERSE = 1 / FRAME_BYTES;
 const FRAMES_PER_SEGMENT = 256;
 const CHUNK_GRANULES = 512;
 
@@ -53,8 +54,8 @@ interface Region {
   readonly end: number;
   readonly baseGranule: number;
   readonly granules: number;
-  /** DRAM: per 512-granule chunk, the frame number of each granule (0 = untouched). */
-  readonly chunks: (Int32Array | undefined)[] | undefined;
+  /** DRAM: per 512-granule chunk, its number in the chunk pool (-1 = untouched); undefined for MMIO. */
+  readonly chunks: Int32Array | undefined;
   readonly handler: MmioHandler | undefined;
 }
 
@@ -67,14 +68,29 @@ export interface MemoryStats {
 }
 
 const MAX_PA = 2 ** 52;
+/** Largest region: its granule index must fit in 31 bits for the bit arithmetic of frameOf. */
+const MAX_REGION = 2 ** 43;
 
 /** The machine's physical memory. All addresses are physical; nothing here checks permissions. */
 export class PhysicalMemory {
   /** Backing store, exposed so that the PE's TLB-hit path can read a cached frame directly. */
   readonly segments: Uint32Array[] = [new Uint32Array(FRAME_WORDS * FRAMES_PER_SEGMENT)];
+  /**
+   * The same segments viewed as Int32Array: table walkers read descriptors as signed words, which
+   * V8 keeps as small integers (a u32 above 2^31 would be boxed on every read).
+   */
+  private readonly signedSegments: Int32Array[] = [new Int32Array(this.segments[0]!.buffer)];
   private readonly regions: Region[] = [];
   private nextFrame = 1; // frame 0 is the shared zero frame and is never written
+  /** Frame numbers of every allocated chunk: chunk c covers entries [c * 512, c * 512 + 512). */
+  private chunkPool = new Int32Array(CHUNK_GRANULES * 64);
+  private chunksAllocated = 0;
+  // The DRAM region hit last, unpacked into fields so the hot path reads numbers and typed arrays.
   private lastRegion: Region | undefined;
+  private fastBase = 0;
+  private fastEnd = 0;
+  private fastBaseGranule = 0;
+  private fastChunks: Int32Array = new Int32Array(0);
 
   constructor(dram: readonly DramRegionSpec[], mmio: readonly MmioRegionSpec[] = []) {
     for (const bank of dram) this.addRegion(bank.name, bank.base, bank.size, undefined);
@@ -97,8 +113,9 @@ export class PhysicalMemory {
       throw new RangeError(`memory map: region '${name}' must be 4 KiB aligned in base and size`);
     }
     if (base + size > MAX_PA) throw new RangeError(`memory map: region '${name}' extends beyond 2^52`);
+    if (size > MAX_REGION) throw new RangeError(`memory map: region '${name}' is larger than 8 TiB`);
     const granules = size / FRAME_BYTES;
-    const chunks = handler ? undefined : new Array<Int32Array | undefined>(Math.ceil(granules / CHUNK_GRANULES));
+    const chunks = handler ? undefined : new Int32Array(Math.ceil(granules / CHUNK_GRANULES)).fill(-1);
     this.regions.push({ name, base, end: base + size, baseGranule: base / FRAME_BYTES, granules, chunks, handler });
   }
 
@@ -125,6 +142,12 @@ export class PhysicalMemory {
     for (const region of this.regions) {
       if (pa >= region.base && pa < region.end) {
         this.lastRegion = region;
+        if (region.chunks !== undefined) {
+          this.fastBase = region.base;
+          this.fastEnd = region.end;
+          this.fastBaseGranule = region.baseGranule;
+          this.fastChunks = region.chunks;
+        }
         return region;
       }
     }
@@ -137,31 +160,54 @@ export class PhysicalMemory {
    * every region.
    */
   frameOf(pa: number, allocate: boolean): number {
-    const region = this.regionOf(pa);
-    if (region === undefined) return NO_FRAME;
-    const chunks = region.chunks;
-    if (chunks === undefined) return MMIO_FRAME;
-    const granule = Math.floor(pa / FRAME_BYTES) - region.baseGranule;
-    const chunkIndex = Math.floor(granule / CHUNK_GRANULES);
-    let chunk = chunks[chunkIndex];
-    if (chunk === undefined) {
-      if (!allocate) return ZERO_FRAME;
-      chunk = new Int32Array(CHUNK_GRANULES);
-      chunks[chunkIndex] = chunk;
+    const frame = this.existingFrame(pa);
+    return frame === ZERO_FRAME && allocate ? this.allocateGranule(pa) : frame;
+  }
+
+  /** frameOf without allocation, kept small so that V8 inlines it into the walkers. */
+  private existingFrame(pa: number): number {
+    if (pa < this.fastBase || pa >= this.fastEnd) {
+      const region = this.regionOf(pa);
+      if (region === undefined) return NO_FRAME;
+      if (region.chunks === undefined) return MMIO_FRAME;
     }
-    const slot = granule - chunkIndex * CHUNK_GRANULES;
-    let frame = chunk[slot]!;
-    if (frame === ZERO_FRAME && allocate) {
-      frame = this.allocateFrame();
-      chunk[slot] = frame;
+    // Region sizes are capped at 2^43 bytes, so the granule index fits in 31 bits.
+    const granule = (Math.floor(pa * FRAME_INVERSE) - this.fastBaseGranule) | 0;
+    const chunk = this.fastChunks[granule >>> 9]!;
+    return chunk < 0 ? ZERO_FRAME : this.chunkPool[(chunk << 9) | (granule & (CHUNK_GRANULES - 1))]!;
+  }
+
+  /** Give the DRAM granule containing `pa` (known to be in the fast region) its frame. */
+  private allocateGranule(pa: number): number {
+    const granule = (Math.floor(pa * FRAME_INVERSE) - this.fastBaseGranule) | 0;
+    let chunk = this.fastChunks[granule >>> 9]!;
+    if (chunk < 0) {
+      chunk = this.allocateChunk();
+      this.fastChunks[granule >>> 9] = chunk;
     }
+    const frame = this.allocateFrame();
+    this.chunkPool[(chunk << 9) | (granule & (CHUNK_GRANULES - 1))] = frame;
     return frame;
+  }
+
+  private allocateChunk(): number {
+    const chunk = this.chunksAllocated++;
+    if ((chunk + 1) * CHUNK_GRANULES > this.chunkPool.length) {
+      const grown = new Int32Array(this.chunkPool.length * 2);
+      grown.set(this.chunkPool);
+      this.chunkPool = grown;
+    }
+    return chunk;
   }
 
   private allocateFrame(): number {
     const frame = this.nextFrame++;
     const segment = Math.floor(frame / FRAMES_PER_SEGMENT);
-    if (segment === this.segments.length) this.segments.push(new Uint32Array(FRAME_WORDS * FRAMES_PER_SEGMENT));
+    if (segment === this.segments.length) {
+      const words = new Uint32Array(FRAME_WORDS * FRAMES_PER_SEGMENT);
+      this.segments.push(words);
+      this.signedSegments.push(new Int32Array(words.buffer));
+    }
     assert(segment < this.segments.length, 'frame segments grow one at a time');
     return frame;
   }
@@ -179,8 +225,7 @@ export class PhysicalMemory {
   /** Read an aligned 32-bit word; EXTERNAL_ABORT outside every region or for a failing device. */
   read32(pa: number): number {
     const frame = this.frameOf(pa, false);
-    const offset = pa % FRAME_BYTES;
-    if (frame >= 0) return this.frameWord(frame, offset >>> 2);
+    if (frame >= 0) return this.frameWord(frame, (pa - Math.floor(pa / FRAME_BYTES) * FRAME_BYTES) >>> 2);
     if (frame === MMIO_FRAME) {
       const region = this.regionOf(pa)!;
       return region.handler!.read32(pa - region.base);
@@ -192,7 +237,7 @@ export class PhysicalMemory {
   write32(pa: number, value: number): boolean {
     const frame = this.frameOf(pa, true);
     if (frame > 0) {
-      this.setFrameWord(frame, (pa % FRAME_BYTES) >>> 2, value >>> 0);
+      this.setFrameWord(frame, (pa - Math.floor(pa / FRAME_BYTES) * FRAME_BYTES) >>> 2, value >>> 0);
       return true;
     }
     if (frame === MMIO_FRAME) {
@@ -202,11 +247,31 @@ export class PhysicalMemory {
     return false;
   }
 
+  /**
+   * Read the aligned 64-bit word at `pa` from DRAM, as a table walker does. Returns false on an
+   * external abort (outside DRAM); otherwise the halves are in {@link descriptorLow} and
+   * {@link descriptorHigh} as signed 32-bit values (use `>>> 0` for the unsigned value).
+   */
+  readDescriptor(pa: number): boolean {
+    const frame = this.existingFrame(pa);
+    if (frame < 0) return false;
+    const segment = this.signedSegments[frame >>> 8]!;
+    const index = ((frame & 0xff) << 10) | ((pa - Math.floor(pa * FRAME_INVERSE) * FRAME_BYTES) >>> 2);
+    this.descriptorLow = segment[index]!;
+    this.descriptorHigh = segment[index + 1]!;
+    return true;
+  }
+
+  /** Low half (signed) of the last successful {@link readDescriptor}. */
+  descriptorLow = 0;
+  /** High half (signed) of the last successful {@link readDescriptor}. */
+  descriptorHigh = 0;
+
   /** Read one byte; EXTERNAL_ABORT outside DRAM (bytes of MMIO are not supported). */
   read8(pa: number): number {
     const frame = this.frameOf(pa, false);
     if (frame < 0) return EXTERNAL_ABORT;
-    const offset = pa % FRAME_BYTES;
+    const offset = pa - Math.floor(pa / FRAME_BYTES) * FRAME_BYTES;
     return (this.frameWord(frame, offset >>> 2) >>> ((offset & 3) * 8)) & 0xff;
   }
 
@@ -214,7 +279,7 @@ export class PhysicalMemory {
   write8(pa: number, value: number): boolean {
     const frame = this.frameOf(pa, true);
     if (frame <= 0) return false;
-    const offset = pa % FRAME_BYTES;
+    const offset = pa - Math.floor(pa / FRAME_BYTES) * FRAME_BYTES;
     const shift = (offset & 3) * 8;
     const word = this.frameWord(frame, offset >>> 2);
     this.setFrameWord(frame, offset >>> 2, ((word & ~(0xff << shift)) | ((value & 0xff) << shift)) >>> 0);
@@ -247,7 +312,7 @@ export class PhysicalMemory {
       const at = pa + done;
       const frame = this.frameOf(at, false);
       if (frame < 0) return undefined;
-      const offset = at % FRAME_BYTES;
+      const offset = at - Math.floor(at / FRAME_BYTES) * FRAME_BYTES;
       const chunk = Math.min(length - done, FRAME_BYTES - offset);
       if (frame !== ZERO_FRAME) {
         const segment = this.segments[frame >>> 8]!;
@@ -266,7 +331,7 @@ export class PhysicalMemory {
     while (done < data.length) {
       const at = pa + done;
       const frame = this.frameOf(at, true);
-      const offset = at % FRAME_BYTES;
+      const offset = at - Math.floor(at / FRAME_BYTES) * FRAME_BYTES;
       const chunk = Math.min(data.length - done, FRAME_BYTES - offset);
       const segment = this.segments[frame >>> 8]!;
       new Uint8Array(segment.buffer, segment.byteOffset + ((frame & 0xff) << 12) + offset, chunk).set(
@@ -283,7 +348,7 @@ export class PhysicalMemory {
     let done = 0;
     while (done < length) {
       const at = pa + done;
-      const offset = at % FRAME_BYTES;
+      const offset = at - Math.floor(at / FRAME_BYTES) * FRAME_BYTES;
       const chunk = Math.min(length - done, FRAME_BYTES - offset);
       const frame = this.frameOf(at, value !== 0);
       if (frame > 0) {

@@ -7,7 +7,7 @@
  * Faults are reported in the priority order of QEMU `get_phys_addr_lpae` (§7.5).
  */
 import { GPC_OK, type GranuleProtectionCheck } from './gpc.js';
-import { EXTERNAL_ABORT, type PhysicalMemory } from './memory.js';
+import type { PhysicalMemory } from './memory.js';
 import { Pas } from './pas.js';
 import type { Regime } from './regime.js';
 
@@ -77,6 +77,10 @@ export class TranslationResult {
 }
 
 const TWO48 = 2 ** 48;
+/** 2^n for the shifts the walker uses (avoids Math.pow on the hot path). */
+const POW2 = new Float64Array(64).map((_, n) => 2 ** n);
+/** 2^-n: multiplying by it is exact and cheaper than dividing by 2^n. */
+const INV_POW2 = new Float64Array(64).map((_, n) => 2 ** -n);
 
 /** Translates virtual addresses under a decoded regime. Stateless apart from counters. */
 export class Stage1Walker {
@@ -113,7 +117,8 @@ export class Stage1Walker {
     const range = upper ? regime.upper : regime.lower;
     // Inputs outside both ranges, an unsupported TxSZ/granule, or EPDn = 1 → Translation fault, L0
     // (QEMU ptw.c L1995-1997, L2036-2052, L2071-2077).
-    if (!range.valid || (upper ? va < -(2 ** range.inputBits) : va >= 2 ** range.inputBits) || range.walkDisabled) {
+    const inputLimit = POW2[range.inputBits]!;
+    if (!range.valid || (upper ? va < -inputLimit : va >= inputLimit) || range.walkDisabled) {
       return fail(out, MmuFault.Translation, 0);
     }
     // TTBR base beyond the output size → Address size fault, level 0 (L2109-2122).
@@ -122,14 +127,16 @@ export class Stage1Walker {
     const vaBits = upper ? va + TWO48 : va; // bits [47:0] of the VA
     const walkPas = state; // the walk is made in the regime's own PAS (Root for EL3)
     const memory = this.memory;
-    const outputLimit = 2 ** regime.outputBits;
+    const outputLimit = POW2[regime.outputBits]!;
     let table = range.tableBase;
     let tableAttrs = 0; // accumulated bits [63:59] of table descriptors, in high-word positions
     for (let level = range.startLevel; level <= 3; level++) {
       const shift = 39 - 9 * level;
+      const span = POW2[shift]!;
+      const inverseSpan = INV_POW2[shift]!;
       // The start-level table holds only the entries the input size needs.
-      const indexMask = level === range.startLevel ? 2 ** (range.inputBits - shift) - 1 : 0x1ff;
-      const index = Math.floor(vaBits / 2 ** shift) & indexMask;
+      const indexMask = level === range.startLevel ? POW2[range.inputBits - shift]! - 1 : 0x1ff;
+      const index = Math.floor(vaBits * inverseSpan) & indexMask;
       const descriptorPa = table + 8 * index;
       // Every descriptor fetch is itself subject to the GPC (§3.5, QEMU S1_ptw_translate).
       const walkCheck = gpc.check(descriptorPa, walkPas, state);
@@ -140,10 +147,10 @@ export class Stage1Walker {
         out.faultPas = walkPas;
         return fail(out, MmuFault.Gpc, level);
       }
-      const low = memory.read32(descriptorPa);
-      const high = memory.read32(descriptorPa + 4);
       out.walkReads++;
-      if (low === EXTERNAL_ABORT || high === EXTERNAL_ABORT) return fail(out, MmuFault.ExternalAbortOnWalk, level);
+      if (!memory.readDescriptor(descriptorPa)) return fail(out, MmuFault.ExternalAbortOnWalk, level);
+      const low = memory.descriptorLow;
+      const high = memory.descriptorHigh;
       // bits [1:0] = x0: invalid → Translation fault at this level.
       if ((low & 1) === 0) return fail(out, MmuFault.Translation, level);
       const address = (high & 0xfffff) * 2 ** 32 + ((low & 0xfffff000) >>> 0); // bits [51:12]
@@ -156,7 +163,7 @@ export class Stage1Walker {
       }
       // Block at level 0 (4 KB, DS = 0) and a level-3 entry with bits 01 → Translation fault.
       if (level === 0 || (level === 3 && (low & 2) === 0)) return fail(out, MmuFault.Translation, level);
-      const outputBase = Math.floor(address / 2 ** shift) * 2 ** shift;
+      const outputBase = Math.floor(address * inverseSpan) * span;
       if (outputBase >= outputLimit) return fail(out, MmuFault.AddressSize, level);
       if ((low & 0x400) === 0) {
         // AF = 0: Access flag fault unless TCR.HA lets the hardware set it (L2234-2240).
@@ -165,7 +172,7 @@ export class Stage1Walker {
       }
       out.level = level;
       out.sizeShift = shift;
-      out.pa = outputBase + (vaBits % 2 ** shift);
+      out.pa = outputBase + (vaBits - Math.floor(vaBits * inverseSpan) * span);
       out.pas = outputPas(regime, state, low, tableAttrs);
       out.global = !regime.twoRanges || (low & 0x800) === 0;
       out.perms = permissions(regime, low, high, tableAttrs, out.pas);

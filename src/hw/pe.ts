@@ -32,6 +32,8 @@ export interface PeParams {
   readonly id: number;
   readonly paRangeBits: number;
   readonly tlbEntries: number;
+  /** Entries of the GPT-information cache of the PE's GPC unit (power of two). */
+  readonly gptInfoEntries: number;
   /** Optional hardware extension: TLB entries tagged with the GPT they were filled under. */
   readonly gptTaggedTlb: boolean;
   readonly profile: CpuProfile;
@@ -92,8 +94,7 @@ export class ProcessingElement {
   cycles = 0;
   /** Event counters, indexed by cost.ts `Ev`. */
   readonly counters = new Float64Array(EVENT_COUNT);
-  /** Current exception level. */
-  el = 3;
+  private currentEl = 3;
   /** Address of the code being executed (model PC). */
   pc = 0;
   /** PSTATE.I: IRQs masked. */
@@ -139,12 +140,30 @@ export class ProcessingElement {
     this.gptTagged = params.gptTaggedTlb;
     this.hitCost = params.profile.cost[Ev.TlbHit];
     this.walker = new Stage1Walker(memory);
-    this.gpc = new GranuleProtectionCheck(memory, params.paRangeBits);
+    this.gpc = new GranuleProtectionCheck(memory, params.paRangeBits, params.gptInfoEntries, params.gptTaggedTlb);
     this.tlb = new Tlb({ entries: params.tlbEntries });
     this.decodeRegimes();
   }
 
   // ---------------------------------------------------------------- state and registers
+
+  /** Current exception level (0, 1 or 3). */
+  get el(): number {
+    return this.currentEl;
+  }
+
+  /**
+   * Put the PE at `el` with `pc` and IRQs masked or not, as a reset or a test harness does
+   * (software changes EL only through exceptions and ERET).
+   */
+  reset(el: 0 | 1 | 3, pc = 0, irqMasked = true): void {
+    this.currentEl = el;
+    this.pc = pc;
+    this.irqMasked = irqMasked;
+    this.halted = undefined;
+    this.lastFault = 0;
+    this.refreshContext();
+  }
 
   /** The PE's current security state (Root at EL3). */
   get securityState(): Pas {
@@ -287,7 +306,7 @@ export class ProcessingElement {
   private translateCurrent(va: number, access: Access): number {
     const tlb = this.tlb;
     const vpn = Math.floor(va / FRAME_BYTES);
-    const i = vpn & tlb.mask;
+    const i = (vpn - Math.floor(vpn * tlb.inverseSize) * tlb.size) | 0;
     const out = this.result;
     if (
       tlb.vpn[i] === vpn &&
@@ -339,7 +358,7 @@ export class ProcessingElement {
     // Hit path inlined: the common case costs a few typed-array reads.
     const tlb = this.tlb;
     const vpn = Math.floor(va / FRAME_BYTES);
-    const i = vpn & tlb.mask;
+    const i = (vpn - Math.floor(vpn * tlb.inverseSize) * tlb.size) | 0;
     const offset = va - vpn * FRAME_BYTES;
     if (
       tlb.vpn[i] === vpn &&
@@ -364,7 +383,7 @@ export class ProcessingElement {
   store32(va: number, value: number): boolean {
     const tlb = this.tlb;
     const vpn = Math.floor(va / FRAME_BYTES);
-    const i = vpn & tlb.mask;
+    const i = (vpn - Math.floor(vpn * tlb.inverseSize) * tlb.size) | 0;
     const offset = va - vpn * FRAME_BYTES;
     if (
       tlb.vpn[i] === vpn &&
@@ -571,7 +590,7 @@ export class ProcessingElement {
     this.charge(fromEl3 ? Ev.ReturnFromEl3 : Ev.ReturnFromEl1);
     const targetEl = (spsr >>> 2) & 3;
     // An illegal return (to a higher EL, or to EL2 which is not implemented) stays at this EL.
-    this.el = targetEl > this.el || targetEl === 2 ? this.el : targetEl;
+    this.currentEl = targetEl > this.currentEl || targetEl === 2 ? this.currentEl : targetEl;
     this.irqMasked = ((spsr >>> 7) & 1) === 1;
     this.pc = elr;
     this.refreshContext();
@@ -665,12 +684,14 @@ export class ProcessingElement {
   invalidateGptInfoAll(): void {
     this.charge(Ev.TlbiPaall);
     this.tlb.invalidateAll();
+    this.gpc.invalidateAll();
   }
 
   /** Local effect of TLBI RPALOS/RPAOS over [base, base + size). */
   invalidateGptInfoRange(base: number, size: number): void {
     this.charge(Ev.TlbiRpa);
     this.tlb.invalidatePaRange(base, size);
+    this.gpc.invalidateRange(base, size);
   }
 
   /** Local effect of TLBI VMALLE1(IS)/ALLE3 for one regime. */
@@ -737,7 +758,7 @@ export class ProcessingElement {
     this.regs.setNumber(`ELR_${suffix}`, returnPc);
     if (offset === undefined) this.regs.set(`ESR_${suffix}`, syndrome, 0);
     this.charge(targetEl === 3 ? Ev.ExceptionToEl3 : Ev.ExceptionToEl1);
-    this.el = targetEl;
+    this.currentEl = targetEl;
     this.irqMasked = true;
     this.refreshContext();
     const vectorOffset = offset ?? (fromLower ? VectorOffset.LowerSync : VectorOffset.CurrentSync);

@@ -22,6 +22,7 @@ export interface TlbStats {
   hits: number;
   misses: number;
   fills: number;
+  /** TLBI operations that reached this TLB. */
   invalidations: number;
 }
 
@@ -34,6 +35,9 @@ export interface TlbParams {
 /** A direct-mapped TLB. Public arrays are read by the PE's hit path; only this class writes them. */
 export class Tlb {
   readonly mask: number;
+  /** Number of entries, and its reciprocal (exact: a power of two). */
+  readonly size: number;
+  readonly inverseSize: number;
   /** VA page number (Math.floor(va / 4096)); NaN marks an empty entry (NaN matches nothing). */
   readonly vpn: Float64Array;
   /** Regime tag: security state * 2 + (1 for the EL3 regime). */
@@ -61,6 +65,8 @@ export class Tlb {
       throw new RangeError(`tlb: entries must be a power of two, got ${n}`);
     }
     this.mask = n - 1;
+    this.size = n;
+    this.inverseSize = 1 / n;
     this.vpn = new Float64Array(n).fill(Number.NaN);
     this.regime = new Int32Array(n);
     this.asid = new Int32Array(n);
@@ -72,14 +78,12 @@ export class Tlb {
     this.sizeShift = new Uint8Array(n);
   }
 
-  /** Number of entries. */
-  get size(): number {
-    return this.mask + 1;
-  }
-
-  /** Index of a page number in the arrays. */
+  /**
+   * Index of a page number in the arrays: vpn mod size, computed in doubles because page numbers of
+   * high or negative (TTBR1) VAs are outside int32, where `vpn & mask` takes V8's slow path.
+   */
   indexOf(vpn: number): number {
-    return vpn & this.mask;
+    return (vpn - Math.floor(vpn * this.inverseSize) * this.size) | 0;
   }
 
   /** Insert a translation of page `vpn`. */
@@ -94,7 +98,7 @@ export class Tlb {
     perms: number,
     sizeShift: number,
   ): void {
-    const i = vpn & this.mask;
+    const i = this.indexOf(vpn);
     if (this.sizeShift[i]! > 12 && this.vpn[i] === this.vpn[i]) this.blockEntries--;
     this.vpn[i] = vpn;
     this.regime[i] = regime;
@@ -113,16 +117,17 @@ export class Tlb {
     if (this.vpn[i] !== this.vpn[i]) return;
     if (this.sizeShift[i]! > 12) this.blockEntries--;
     this.vpn[i] = Number.NaN;
-    this.stats.invalidations++;
   }
 
   /** Remove every entry (TLBI PAALL, PAALLOS; VMALLE1/ALLE3 with a regime filter). */
   invalidateAll(regime?: number): void {
     if (regime === undefined) {
-      for (let i = 0; i <= this.mask; i++) this.drop(i);
+      this.vpn.fill(Number.NaN);
       this.blockEntries = 0;
+      this.stats.invalidations++;
       return;
     }
+    this.stats.invalidations++;
     for (let i = 0; i <= this.mask; i++) if (this.regime[i] === regime) this.drop(i);
   }
 
@@ -131,10 +136,11 @@ export class Tlb {
    * ASID and global ones; TLBI VAAE1 when it is undefined: any ASID).
    */
   invalidateVa(va: number, regime: number, asid: number | undefined): void {
+    this.stats.invalidations++;
     const vpn = Math.floor(va / FRAME_BYTES);
     const matches = (i: number): boolean =>
       this.regime[i] === regime && (asid === undefined || this.asid[i] === asid || this.asid[i] === GLOBAL_ASID);
-    const i = vpn & this.mask;
+    const i = this.indexOf(vpn);
     if (this.vpn[i] === vpn && matches(i)) this.drop(i);
     if (this.blockEntries === 0) return;
     for (let j = 0; j <= this.mask; j++) {
@@ -148,6 +154,7 @@ export class Tlb {
 
   /** Remove non-global entries of `asid` in `regime` (TLBI ASIDE1). */
   invalidateAsid(asid: number, regime: number): void {
+    this.stats.invalidations++;
     for (let i = 0; i <= this.mask; i++) if (this.asid[i] === asid && this.regime[i] === regime) this.drop(i);
   }
 
@@ -156,6 +163,7 @@ export class Tlb {
    * information they cache may be stale.
    */
   invalidatePaRange(base: number, size: number): void {
+    this.stats.invalidations++;
     const end = base + size;
     for (let i = 0; i <= this.mask; i++) {
       const pa = this.pagePa[i]!;

@@ -1,0 +1,135 @@
+// End-to-end tests of the built CLI (`npm test` builds dist/ first).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
+const VECTORS = join(import.meta.dirname, '../../../shared/vectors');
+
+function run(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+function tempFile(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rcontainer-'));
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('rcontainer conformance', () => {
+  it('passes every shared GPC and MMU vector', () => {
+    const { code, stdout } = run('conformance', join(VECTORS, 'gpc.json'), join(VECTORS, 'mmu.json'));
+    expect(stdout).toMatch(/^conformance: 1423 passed, 0 failed$/m);
+    expect(code).toBe(0);
+  });
+
+  it('reports a failing check with expected and actual results and exits non-zero', () => {
+    const file = tempFile(
+      'wrong.json',
+      JSON.stringify({
+        format: 'rcontainer-conformance/1',
+        suite: 'gpc',
+        cases: [
+          {
+            id: 'wrong-expectation',
+            machine: { paRangeBits: 48, dram: [{ base: '0x40000000', size: '0x1000000' }] },
+            regs: { GPCCR_EL3: '0x3502', GPTBR_EL3: '0x40000' },
+            checks: [
+              { pa: '0x40000000', pas: 'NonSecure', state: 'NonSecure', expect: { fault: 'GPF', level: 1 } },
+              { pa: '0x40000000', pas: 'Root', state: 'Root', expect: { ok: true } },
+            ],
+          },
+        ],
+      }),
+    );
+    const { code, stdout } = run('conformance', file);
+    expect(stdout).toContain('FAIL');
+    expect(stdout).toContain('expected: GPF level 1');
+    expect(stdout).toContain('actual:   ok');
+    expect(stdout).toMatch(/^conformance: 1 passed, 1 failed$/m);
+    expect(code).toBe(1);
+  });
+
+  it('rejects a malformed file with one line and no stack trace', () => {
+    const file = tempFile('bad.json', '{"format": "rcontainer-conformance/1", "suite": "gpc", "cases": [{"id": 1}]}');
+    const { code, stderr, stdout } = run('conformance', file);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain('not a rcontainer-conformance/1 file');
+    expect(stderr).not.toContain('    at ');
+  });
+
+  it('rejects invalid JSON and a missing file clearly', () => {
+    const notJson = run('conformance', tempFile('x.json', '{nope'));
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toContain('not valid JSON');
+    const missing = run('conformance', '/nonexistent/vectors.json');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read /nonexistent/vectors.json');
+  });
+
+  it('rejects a case whose memory image lies outside its DRAM', () => {
+    const file = tempFile(
+      'outside.json',
+      JSON.stringify({
+        format: 'rcontainer-conformance/1',
+        suite: 'gpc',
+        cases: [
+          {
+            id: 'outside',
+            machine: { paRangeBits: 48, dram: [{ base: '0x40000000', size: '0x1000' }] },
+            regs: {},
+            memory: [{ pa: '0x50000000', u64: '0x1' }],
+            checks: [],
+          },
+        ],
+      }),
+    );
+    const { code, stderr } = run('conformance', file);
+    expect(code).toBe(2);
+    expect(stderr).toContain('outside the case');
+  });
+});
+
+describe('rcontainer demo', () => {
+  it('shows a stale GPT permission, then the GPF after TLBI RPALOS, then a GPC exception at EL3', () => {
+    const { code, stdout } = run('demo');
+    expect(code).toBe(0);
+    expect(stdout).toContain('load32(0x40000000) = 0x5ec12e7: the TLB still holds the old GPC outcome');
+    expect(stdout).toContain('EL1 handler ran: ESR 0x96000028');
+    expect(stdout).toContain('EL3 handler ran: ESR 0x7a034028');
+  });
+
+  it('is deterministic', () => {
+    expect(run('demo').stdout).toBe(run('demo').stdout);
+  });
+});
+
+describe('rcontainer command line', () => {
+  it('rejects an unknown command with a non-zero exit', () => {
+    const { code, stderr } = run('frobnicate');
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it('rejects a bad --runs value for bench hw', () => {
+    const { code, stderr } = run('bench', 'hw', '--runs', 'many');
+    expect(code).toBe(2);
+    expect(stderr).toContain('--runs takes a whole number');
+  });
+});
+
+describe('rcontainer bench hw', () => {
+  it('prints the five measurements as JSON', () => {
+    const { code, stdout } = run('bench', 'hw', '--json', '--runs', '1');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as Record<string, number>;
+    expect(Object.keys(result).sort()).toEqual(['gpcLookupNs', 'rawReadNs', 'tlbHitLoadNs', 'tlbMissLoadNs', 'tlbiPaallNs']);
+    for (const value of Object.values(result)) expect(value).toBeGreaterThan(0);
+  });
+});
