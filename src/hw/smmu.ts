@@ -46,7 +46,14 @@ import {
   GpcFault,
   type GpcResult,
 } from './gpc.js';
-import { EXTERNAL_ABORT, FRAME_BYTES, MMIO_FRAME, NO_FRAME, type MmioHandler, type PhysicalMemory } from './memory.js';
+import {
+  EXTERNAL_ABORT,
+  FRAME_BYTES,
+  MMIO_FRAME,
+  NO_FRAME,
+  type MmioHandler,
+  type PhysicalMemory,
+} from './memory.js';
 import { Access, MmuFault, neededPerm, Stage1Walker, TranslationResult } from './mmu.js';
 import { Pas, PAS_NAMES } from './pas.js';
 import { decodeEl10, type Regime } from './regime.js';
@@ -59,11 +66,29 @@ export const smmuParamsSchema = z.object({
   /** Output address size in bits (SMMU_IDR5.OAS); the machine passes its PARange. */
   paRangeBits: z.number().int().min(32).max(52).default(48),
   /** SMMU TLB entries (power of two). */
-  tlbEntries: z.number().int().min(1).max(1 << 16).default(256),
+  tlbEntries: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 16)
+    .default(256),
+  /** Entries of the SMMU GPC unit's GPT-information cache (power of two). */
+  gptInfoEntries: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(1024)
+    .refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
   /** StreamID width in bits (SMMU_IDR1.SIDSIZE). */
   streamIdBits: z.number().int().min(1).max(32).default(16),
   /** Fault records kept by {@link Smmu.faultLog} (oldest dropped first). */
-  faultLogEntries: z.number().int().min(1).max(1 << 16).default(256),
+  faultLogEntries: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 16)
+    .default(256),
   /** Optional extension (as for the PEs): TLB entries tagged with the GPT base they were filled under. */
   gptTaggedTlb: z.boolean().default(false),
 });
@@ -176,7 +201,6 @@ const CERROR_ABT = 2;
 const CMDQ_MAX_LOG2 = 19; // SMMU_IDR1.CMDQS
 const EVENTQ_MAX_LOG2 = 19; // SMMU_IDR1.EVENTQS
 const STE_BYTES = 64;
-const CD_BYTES = 64;
 const CMD_BYTES = 16;
 const EVENT_BYTES = 32;
 const GPCCR_GPC = 1 << 16;
@@ -270,8 +294,7 @@ export type DmaReadResult =
   | { readonly ok: false; readonly fault: SmmuFaultRecord; readonly bytesDone: number };
 /** Outcome of {@link Smmu.dmaWrite}: on a fault, `bytesDone` bytes (whole earlier pages) were written. */
 export type DmaWriteResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly fault: SmmuFaultRecord; readonly bytesDone: number };
+  { readonly ok: true } | { readonly ok: false; readonly fault: SmmuFaultRecord; readonly bytesDone: number };
 
 /** What a DMA-capable device needs: the SMMU implements it. */
 export interface DmaPort {
@@ -343,7 +366,8 @@ interface PendingFault {
   record: boolean;
 }
 
-type Fetched = { readonly ok: true; readonly words: Uint32Array } | { readonly ok: false; readonly gpc: GpcResult };
+type Fetched =
+  { readonly ok: true; readonly words: Uint32Array } | { readonly ok: false; readonly gpc: GpcResult };
 
 /** Optional connections of an SMMU. */
 export interface SmmuOptions {
@@ -419,7 +443,12 @@ export class Smmu implements MmioHandler, DmaPort {
     this.params = parseParams(smmuParamsSchema, input, 'smmu');
     this.memory = memory;
     this.walker = new Stage1Walker(memory);
-    this.gpc = new GranuleProtectionCheck(memory, this.params.paRangeBits);
+    this.gpc = new GranuleProtectionCheck(
+      memory,
+      this.params.paRangeBits,
+      this.params.gptInfoEntries,
+      this.params.gptTaggedTlb,
+    );
     this.tlb = new Tlb({ entries: this.params.tlbEntries });
     this.irq = options.irq;
     this.configureGpc();
@@ -479,26 +508,27 @@ export class Smmu implements MmioHandler, DmaPort {
   private translate(streamId: number, iova: number, access: Access): number {
     const write = access === Access.Write;
     // SMMU_ROOT_CR0.ACCESSEN = 0: every transaction is terminated (TF-A smmu_v3.c L132-151).
-    if ((this.rootCr0 & SmmuBits.ROOT_CR0_ACCESSEN) === 0) {
-      return this.fail(streamId, iova, write, fault(SmmuFault.Terminated, SmmuFaultSource.Transaction, false));
-    }
+    if ((this.rootCr0 & SmmuBits.ROOT_CR0_ACCESSEN) === 0) return this.terminate(streamId, iova, write);
     // SMMU_CR0.SMMUEN = 0: transactions follow SMMU_GBPA (abort, or bypass — still GPC-checked).
     if ((this.cr0 & SmmuBits.CR0_SMMUEN) === 0) {
-      if (this.gbpa & SmmuBits.GBPA_ABORT) {
-        return this.fail(streamId, iova, write, fault(SmmuFault.Terminated, SmmuFaultSource.Transaction, false));
-      }
+      if (this.gbpa & SmmuBits.GBPA_ABORT) return this.terminate(streamId, iova, write);
       return this.bypass(streamId, iova, access);
     }
     const config = this.streamConfig(streamId, iova, write);
     if (config === undefined) return -1;
     switch (config.mode) {
       case 'abort':
-        return this.fail(streamId, iova, write, fault(SmmuFault.Terminated, SmmuFaultSource.Transaction, false));
+        return this.terminate(streamId, iova, write);
       case 'bypass':
         return this.bypass(streamId, iova, access);
       case 'stage1':
         return this.stage1(config, streamId, iova, access);
     }
+  }
+
+  /** Terminate a transaction without translating it (and without an event record). */
+  private terminate(streamId: number, iova: number, write: boolean): number {
+    return this.fail(streamId, iova, write, fault(SmmuFault.Terminated, SmmuFaultSource.Transaction, false));
   }
 
   /** Bypass: IOVA = PA, GPC-checked; the GPC outcome is cached in the TLB like any GPT information. */
@@ -510,7 +540,7 @@ export class Smmu implements MmioHandler, DmaPort {
     }
     const tlb = this.tlb;
     const vpn = Math.floor(iova / FRAME_BYTES);
-    const i = vpn & tlb.mask;
+    const i = tlb.indexOf(vpn);
     if (tlb.vpn[i] === vpn && tlb.regime[i] === REGIME_BYPASS && tlb.gptTag[i] === this.gptTag) {
       this.stats.tlbHits++;
       tlb.stats.hits++;
@@ -545,7 +575,7 @@ export class Smmu implements MmioHandler, DmaPort {
     const need = neededPerm(access, el);
     const tlb = this.tlb;
     const vpn = Math.floor(iova / FRAME_BYTES);
-    const i = vpn & tlb.mask;
+    const i = tlb.indexOf(vpn);
     if (
       tlb.vpn[i] === vpn &&
       tlb.regime[i] === REGIME_S1 &&
@@ -565,7 +595,8 @@ export class Smmu implements MmioHandler, DmaPort {
     this.walker.translate(config.regime!, this.gpc, Pas.NonSecure, iova, el, access, out);
     this.stats.walkReads += out.walkReads;
     this.stats.gptReads += this.gpc.tableReads - readsBefore;
-    if (out.fault !== MmuFault.None) return this.fail(streamId, iova, write, walkFault(out, config.recordFaults));
+    if (out.fault !== MmuFault.None)
+      return this.fail(streamId, iova, write, walkFault(out, config.recordFaults));
     const pagePa = Math.floor(out.pa / FRAME_BYTES) * FRAME_BYTES;
     const frame = this.dramFrame(pagePa);
     if (frame < 0) {
@@ -602,18 +633,36 @@ export class Smmu implements MmioHandler, DmaPort {
     if (((cfg >>> 16) & 3) !== 0 || streamId >= 2 ** log2Size) {
       return failWith(fault(SmmuFault.BadStreamId, SmmuFaultSource.Ste, true));
     }
-    const stePa = join(this.strtabBase[0]! & 0xffff_ffc0, this.strtabBase[1]! & 0xfffff) + streamId * STE_BYTES;
+    const stePa =
+      join(this.strtabBase[0]! & 0xffff_ffc0, this.strtabBase[1]! & 0xfffff) + streamId * STE_BYTES;
     const ste = this.fetch(stePa, 4);
     if (!ste.ok) return failWith(fetchFault(SmmuFault.SteFetch, SmmuFaultSource.Ste, stePa, ste.gpc));
-    const [s0, , s2, s3] = ste.words as unknown as [number, number, number, number];
-    const badSte = (): undefined => failWith(withPa(fault(SmmuFault.BadSte, SmmuFaultSource.Ste, true), stePa));
+    // STE dword0 = words 0-1, dword1 = words 2-3.
+    const s0 = ste.words[0]!;
+    const s1 = ste.words[1]!;
+    const s2 = ste.words[2]!;
+    const s3 = ste.words[3]!;
+    const badSte = (): undefined =>
+      failWith(withPa(fault(SmmuFault.BadSte, SmmuFaultSource.Ste, true), stePa));
     if ((s0 & 1) === 0) return badSte(); // STE.V = 0
     const privileged = ((s3 >>> 16) & 3) === 0b11; // STE.PRIVCFG [49:48]
     switch ((s0 >>> 1) & 7) {
       case 0b000:
-        return this.cacheConfig(streamId, { mode: 'abort', regime: undefined, asid: 0, privileged, recordFaults: false });
+        return this.cacheConfig(streamId, {
+          mode: 'abort',
+          regime: undefined,
+          asid: 0,
+          privileged,
+          recordFaults: false,
+        });
       case 0b100:
-        return this.cacheConfig(streamId, { mode: 'bypass', regime: undefined, asid: 0, privileged, recordFaults: true });
+        return this.cacheConfig(streamId, {
+          mode: 'bypass',
+          regime: undefined,
+          asid: 0,
+          privileged,
+          recordFaults: true,
+        });
       case 0b101:
         break;
       default:
@@ -622,10 +671,12 @@ export class Smmu implements MmioHandler, DmaPort {
     }
     // STE.STRW must select NS-EL1 (IDR0.HYP = 0, Non-secure stream).
     if (((s2 >>> 30) & 3) !== 0) return badSte();
-    const cdPa = join(s0 & 0xffff_ffc0, ste.words[1]! & 0xfffff);
+    const cdPa = join(s0 & 0xffff_ffc0, s1 & 0xfffff); // S1ContextPtr [51:6]
     const cd = this.fetch(cdPa, 6);
     if (!cd.ok) return failWith(fetchFault(SmmuFault.CdFetch, SmmuFaultSource.Cd, cdPa, cd.gpc));
-    const [c0, c1, c2, c3, c4, c5] = cd.words as unknown as [number, number, number, number, number, number];
+    // CD dword0 = words 0-1 (TCR fields, ASID), dword1 = words 2-3 (TTB0), dword2 = words 4-5 (TTB1).
+    const w = cd.words;
+    const [c0, c1, c2, c3, c4, c5] = [w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!];
     // CD.V = 1, CD.AA64 = 1 (IDR0.TTF = AArch64 only), CD.ENDI = 0 (IDR0.TTENDIAN = little-endian only).
     if (((c0 >>> 31) & 1) === 0 || ((c1 >>> 9) & 1) === 0 || ((c0 >>> 15) & 1) === 1) {
       return failWith(withPa(fault(SmmuFault.BadCd, SmmuFaultSource.Cd, true), cdPa));
@@ -645,8 +696,8 @@ export class Smmu implements MmioHandler, DmaPort {
     const regime = decodeEl10(
       {
         tcr: [tcrLow, tcrHigh],
-        ttbr0: [c2 & 0xffff_fff0, ((c3 & 0xfffff) | (asid << 16)) >>> 0],
-        ttbr1: [c4 & 0xffff_fff0, c5 & 0xfffff],
+        ttbr0: [(c2 & 0xffff_fff0) >>> 0, ((c3 & 0xfffff) | (asid << 16)) >>> 0],
+        ttbr1: [(c4 & 0xffff_fff0) >>> 0, c5 & 0xfffff],
         sctlr: [(1 | (((c1 >>> 4) & 1) << 19)) >>> 0, 0], // M = 1; WXN from CD.WXN [36]
       },
       this.params.paRangeBits,
@@ -786,16 +837,23 @@ export class Smmu implements MmioHandler, DmaPort {
 
   // -------------------------------------------------------------- invalidation
 
-  /** TLBI PAALL / PAALLOS reaching the SMMU (Machine's broadcast): drop all GPT information. */
+  /**
+   * TLBI PAALL / PAALLOS reaching the SMMU (Machine's broadcast): drop all GPT information, in the
+   * TLB and in the GPC unit's cache. SIMPLIFICATION: spec §6 leaves open whether PE-issued TLBI PA*
+   * reach SMMU TLBs ([UNCONFIRMED]); TF-A's transition path never touches SMMU_ROOT_TLBI, which
+   * implies they do, so the model broadcasts them.
+   */
   invalidateGptInfoAll(): void {
     this.stats.tlbiPaall++;
     this.tlb.invalidateAll();
+    this.gpc.invalidateAll();
   }
 
   /** TLBI RPALOS / RPAOS over [base, base + size) reaching the SMMU (Machine's broadcast). */
   invalidateGptInfoRange(base: number, size: number): void {
     this.stats.tlbiRpa++;
     this.tlb.invalidatePaRange(base, size);
+    this.gpc.invalidateRange(base, size);
   }
 
   /** CMD_TLBI_NSNH_ALL: every TLB entry (stage 1 and bypass). */
@@ -841,7 +899,9 @@ export class Smmu implements MmioHandler, DmaPort {
     const baddrLow = ((this.gptBase[0]! >>> 12) | (this.gptBase[1]! << 20)) >>> 0;
     const baddrHigh = this.gptBase[1]! >>> 12;
     this.gpc.configure(gpccr, baddrLow, baddrHigh);
-    this.gptTag = this.params.gptTaggedTlb ? join(this.gptBase[0]! & 0xffff_f000, this.gptBase[1]! & 0xfffff) : 0;
+    this.gptTag = this.params.gptTaggedTlb
+      ? join(this.gptBase[0]! & 0xffff_f000, this.gptBase[1]! & 0xfffff)
+      : 0;
   }
 
   // -------------------------------------------------------------- command queue
@@ -880,7 +940,8 @@ export class Smmu implements MmioHandler, DmaPort {
 
   /** Execute one command; false for an illegal one. */
   private execute(words: Uint32Array): boolean {
-    const [w0, w1, w2, w3] = words as unknown as [number, number, number, number];
+    // dword0 = words 0-1 (opcode [7:0], StreamID or ASID in the high word), dword1 = words 2-3.
+    const [w0, w1, w2, w3] = [words[0]!, words[1]!, words[2]!, words[3]!];
     switch (w0 & 0xff) {
       case SmmuCmd.PREFETCH_CONFIG:
       case SmmuCmd.CMD_SYNC:
@@ -1036,6 +1097,7 @@ export class Smmu implements MmioHandler, DmaPort {
         // (TF-A smmu_v3.c L75-96 issues it before enabling ACCESSEN/GPCEN).
         if (value & SmmuBits.S_INIT_INV_ALL) {
           this.tlb.invalidateAll();
+          this.gpc.invalidateAll();
           this.invalidateAllConfig();
         }
         return true;
@@ -1044,7 +1106,8 @@ export class Smmu implements MmioHandler, DmaPort {
         this.configureGpc();
         return true;
       case SmmuReg.ROOT_TLBI_CTRL:
-        if (value & SmmuBits.ROOT_TLBI_CTRL_RUN) this.rootInvalidate((value & SmmuBits.ROOT_TLBI_CTRL_ALL) !== 0);
+        if (value & SmmuBits.ROOT_TLBI_CTRL_RUN)
+          this.rootInvalidate((value & SmmuBits.ROOT_TLBI_CTRL_ALL) !== 0);
         return true;
       case SmmuReg.ROOT_GPT_BASE_CFG:
         this.gptBaseCfg[0] = value & ~GPCCR_GPC; // GPC (bit 16) is RES0 here
@@ -1258,4 +1321,3 @@ export function describeSmmuFault(record: SmmuFaultRecord): string {
   }
   return parts.join(', ');
 }
-
