@@ -44,6 +44,7 @@ export function faultStatusCode(fault: MmuFault, level: number, gpc: GpcResult, 
     case MmuFault.AccessFlag: return 0b001000 | ll;
     case MmuFault.Permission: return 0b001100 | ll;
     case MmuFault.ExternalAbortOnWalk: return 0b010100 | ll;
+    case MmuFault.ExternalAbort: return 0b010000; // synchronous External abort, not on a walk
     case MmuFault.Gpc:
       void gpc;
       // GPF on a translation-table walk = 0b1001LL; GPF on the final access = 0b101000.

@@ -296,6 +296,8 @@ export class PhysicalMemory {
 
   /** Write a 64-bit little-endian word given as halves; false on an abort. */
   write64(pa: number, lo: number, hi: number): boolean {
+    // Check both halves first so that a failing write changes nothing.
+    if (this.frameOf(pa, false) === NO_FRAME || this.frameOf(pa + 4, false) === NO_FRAME) return false;
     return this.write32(pa, lo) && this.write32(pa + 4, hi);
   }
 

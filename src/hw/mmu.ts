@@ -26,6 +26,8 @@ export const MmuFault = {
   ExternalAbortOnWalk: 5,
   /** A granule protection check failed: on a descriptor fetch (s1ptw) or on the output address. */
   Gpc: 6,
+  /** Synchronous External abort on the access itself (no memory, or a device refused it). */
+  ExternalAbort: 7,
 } as const;
 /** A translation fault kind. */
 export type MmuFault = (typeof MmuFault)[keyof typeof MmuFault];
@@ -38,6 +40,7 @@ export const MMU_FAULT_NAMES = [
   'Permission',
   'ExternalAbortOnWalk',
   'Gpc',
+  'ExternalAbort',
 ] as const;
 
 /** Permission bits cached per translation: read/write/execute at EL0 and at the privileged EL. */
@@ -125,7 +128,10 @@ export class Stage1Walker {
     if (range.baseTooWide) return fail(out, MmuFault.AddressSize, 0);
 
     const vaBits = upper ? va + TWO48 : va; // bits [47:0] of the VA
-    const walkPas = state; // the walk is made in the regime's own PAS (Root for EL3)
+    // The walk is made in the regime's own PAS (Root for EL3); in Secure state a table descriptor
+    // with NSTable = 1 moves the rest of the walk to the Non-secure PAS (spec §1.3, QEMU
+    // get_phys_addr_lpae "Process the NSTable bit from the previous level").
+    let walkPas = state;
     const memory = this.memory;
     const outputLimit = POW2[regime.outputBits]!;
     let table = range.tableBase;
@@ -157,7 +163,9 @@ export class Stage1Walker {
       if (level < 3 && (low & 2) !== 0) {
         // Table descriptor: the next-level address must fit the output size (L2196-2205).
         if (address >= outputLimit) return fail(out, MmuFault.AddressSize, level);
-        if (!range.hierarchicalDisabled) tableAttrs |= high & 0xf800_0000;
+        // TCR.HPD disables APTable, UXNTable and PXNTable but never NSTable (bit 63).
+        tableAttrs |= high & (range.hierarchicalDisabled ? 0x8000_0000 : 0xf800_0000);
+        if (state === Pas.Secure && (high & 0x8000_0000) !== 0) walkPas = Pas.NonSecure;
         table = address;
         continue;
       }
@@ -194,7 +202,9 @@ export class Stage1Walker {
   ): void {
     void el;
     void access;
-    if (va < 0 || va >= 2 ** regime.outputBits) return fail(out, MmuFault.AddressSize, 0);
+    // With stage 1 disabled the VA is checked against the implemented PA size, not TCR_ELx.{IPS,PS}
+    // (AArch64.S1DisabledOutput; QEMU get_phys_addr_disabled).
+    if (va < 0 || va >= POW2[regime.paRangeBits]!) return fail(out, MmuFault.AddressSize, 0);
     out.level = 0;
     out.pa = va;
     out.pas = state;
@@ -211,6 +221,7 @@ export class Stage1Walker {
       out.faultPa = out.pa;
       out.faultPas = out.pas;
       out.fault = MmuFault.Gpc;
+      out.perms = 0;
     }
   }
 }

@@ -20,7 +20,7 @@ import type { CodeRegistry } from './code.js';
 import { Ev, EVENT_COUNT, EVENT_INFO, type CpuProfile } from './cost.js';
 import { Ec, esr, routeAccessFault, VectorOffset, type RoutedFault } from './exceptions.js';
 import { GranuleProtectionCheck, GpcFault, gpcFaultKind } from './gpc.js';
-import { FRAME_BYTES, MMIO_FRAME, type PhysicalMemory } from './memory.js';
+import { FRAME_BYTES, type PhysicalMemory } from './memory.js';
 import { Access, MmuFault, neededPerm, Perm, Stage1Walker, TranslationResult } from './mmu.js';
 import { Pas } from './pas.js';
 import { decodeEl10, decodeEl3, type Regime } from './regime.js';
@@ -105,6 +105,8 @@ export class ProcessingElement {
   lastFault = 0;
   /** Set when the PE cannot continue (an exception loop, or no code where it must run). */
   halted: string | undefined;
+  /** ESR of the most recent exception an access raised (kept for an access abandoned after retries). */
+  private lastTakenEsr = 0;
 
   private readonly memory: PhysicalMemory;
   private readonly walker: Stage1Walker;
@@ -333,8 +335,9 @@ export class ProcessingElement {
     const pagePa = Math.floor(out.pa / FRAME_BYTES) * FRAME_BYTES;
     const frame = this.memory.frameOf(pagePa, true);
     if (frame === -1) {
-      // The output PA is outside every region: a synchronous external abort on the access.
-      out.fault = MmuFault.ExternalAbortOnWalk;
+      // The output PA is outside every region: a synchronous External abort on the access itself.
+      out.fault = MmuFault.ExternalAbort;
+      out.level = 0;
       return 0;
     }
     tlb.fill(
@@ -371,6 +374,7 @@ export class ProcessingElement {
       const frame = tlb.frame[i]!;
       if (frame > 0) {
         this.counters[Ev.TlbHit]!++;
+        tlb.stats.hits++;
         this.cycles += this.hitCost;
         this.lastFault = 0;
         return this.memory.segments[frame >>> 8]![((frame & 0xff) << 10) | (offset >>> 2)]!;
@@ -396,6 +400,7 @@ export class ProcessingElement {
       const frame = tlb.frame[i]!;
       if (frame > 0) {
         this.counters[Ev.TlbHit]!++;
+        tlb.stats.hits++;
         this.cycles += this.hitCost;
         this.lastFault = 0;
         this.memory.segments[frame >>> 8]![((frame & 0xff) << 10) | (offset >>> 2)] = value >>> 0;
@@ -477,57 +482,90 @@ export class ProcessingElement {
     return true;
   }
 
-  /** Translate one access (taking and retrying exceptions as needed); the PA, or -1 if abandoned. */
-  private accessPage(va: number, access: Access): number {
+  /**
+   * Translate an access at the current EL, taking the exception of each fault and retrying while
+   * the handler returns to the faulting instruction. Returns the frame (> 0, or MMIO_FRAME) with the
+   * PA in `this.result.pa`, or 0 when the access is abandoned (`lastFault` holds its ESR).
+   */
+  private translateOrFault(va: number, access: Access): number {
     for (let attempt = 0; attempt < MAX_ACCESS_RETRIES; attempt++) {
       const frame = this.translateCurrent(va, access);
-      if (frame > 0) {
+      if (frame !== 0) {
         this.lastFault = 0;
-        return this.result.pa;
+        return frame;
       }
-      if (frame === MMIO_FRAME) {
-        // Block transfers to device windows are not modelled; report an external abort.
-        this.result.fault = MmuFault.ExternalAbortOnWalk;
-      }
-      if (!this.takeAccessFault(va, access)) return -1;
+      if (!this.takeAccessFault(va, access)) return 0;
     }
+    // The handler keeps returning to an access that keeps faulting: abandon it, reporting the fault.
+    this.lastFault = this.lastTakenEsr;
+    return 0;
+  }
+
+  /**
+   * The access itself aborted (no memory behind the PA, or a device refused it): take a
+   * synchronous External abort. Returns true when the handler asks for the access to be retried.
+   */
+  private externalAbort(va: number, access: Access): boolean {
+    this.result.fault = MmuFault.ExternalAbort;
+    this.result.level = 0;
+    return this.takeAccessFault(va, access);
+  }
+
+  /** Translate one page of a block transfer; the PA, or -1 if abandoned (`lastFault` set). */
+  private accessPage(va: number, access: Access): number {
+    for (let attempt = 0; attempt < MAX_ACCESS_RETRIES; attempt++) {
+      const frame = this.translateOrFault(va, access);
+      if (frame === 0) return -1;
+      if (frame > 0) return this.result.pa;
+      // SIMPLIFICATION: block transfers to device windows are not modelled: an External abort.
+      if (!this.externalAbort(va, access)) return -1;
+    }
+    this.lastFault = this.lastTakenEsr;
     return -1;
   }
 
   private slowLoad(va: number, size: 1 | 4): number {
     for (let attempt = 0; attempt < MAX_ACCESS_RETRIES; attempt++) {
-      const frame = this.translateCurrent(va, Access.Read);
-      if (frame !== 0) {
-        this.lastFault = 0;
-        const pa = this.result.pa;
-        if (size === 1) return this.memory.read8(pa);
-        if (pa % 4 === 0) {
-          const value = this.memory.read32(pa);
-          return value < 0 ? 0 : value;
-        }
+      const frame = this.translateOrFault(va, Access.Read);
+      if (frame === 0) return 0;
+      const pa = this.result.pa;
+      const aligned = pa - Math.floor(pa * 0.25) * 4 === 0;
+      if (size === 1 && frame > 0) return this.memory.read8(pa);
+      if (size === 4 && aligned) {
+        const value = this.memory.read32(pa);
+        if (value >= 0) return value;
+      } else if (size === 4 && frame > 0) {
         // SIMPLIFICATION: an unaligned word is assembled from bytes (Normal memory allows it).
         let value = 0;
-        for (let b = 3; b >= 0; b--) value = value * 256 + this.load8(va + b);
+        for (let b = 3; b >= 0; b--) {
+          value = value * 256 + this.load8(va + b);
+          if (this.lastFault !== 0) return 0;
+        }
         return value;
       }
-      if (!this.takeAccessFault(va, Access.Read)) return 0;
+      // A byte or unaligned access to a device, or a device read error: External abort.
+      if (!this.externalAbort(va, Access.Read)) return 0;
     }
+    this.lastFault = this.lastTakenEsr;
     return 0;
   }
 
   private slowStore(va: number, size: 1 | 4, value: number): boolean {
     for (let attempt = 0; attempt < MAX_ACCESS_RETRIES; attempt++) {
-      const frame = this.translateCurrent(va, Access.Write);
-      if (frame !== 0) {
-        this.lastFault = 0;
-        const pa = this.result.pa;
-        if (size === 1) return this.memory.write8(pa, value);
-        if (pa % 4 === 0) return this.memory.write32(pa, value);
+      const frame = this.translateOrFault(va, Access.Write);
+      if (frame === 0) return false;
+      const pa = this.result.pa;
+      const aligned = pa - Math.floor(pa * 0.25) * 4 === 0;
+      if (size === 1 && frame > 0) return this.memory.write8(pa, value);
+      if (size === 4 && aligned) {
+        if (this.memory.write32(pa, value)) return true;
+      } else if (size === 4 && frame > 0) {
         for (let b = 0; b < 4; b++) if (!this.store8(va + b, (value >>> (8 * b)) & 0xff)) return false;
         return true;
       }
-      if (!this.takeAccessFault(va, Access.Write)) return false;
+      if (!this.externalAbort(va, Access.Write)) return false;
     }
+    this.lastFault = this.lastTakenEsr;
     return false;
   }
 
@@ -547,6 +585,7 @@ export class ProcessingElement {
     const target = this.routed.targetEl;
     if (this.routed.gpcException) this.regs.set('MFAR_EL3', this.routed.mfarLow, this.routed.mfarHigh);
     this.regs.setNumber(target === 3 ? 'FAR_EL3' : 'FAR_EL1', va);
+    this.lastTakenEsr = faultEsr;
     this.exception(target, faultEsr, retryPc);
     const retried = this.el === retryEl && this.pc === retryPc && this.halted === undefined;
     this.lastFault = retried ? 0 : faultEsr;
@@ -632,10 +671,11 @@ export class ProcessingElement {
 
   /**
    * TLBI. Operands: RPALOS/RPAOS take the Arm Xt value as a number (SIZE [47:44], base address by
-   * PGS in [39:0]); VAE1/VAAE1 a VA; ASIDE1 an ASID; the *ALL forms ignore it. PA forms are EL3-only
-   * and VA forms need EL1 (else UNDEFINED). Returns false if the instruction was undefined.
+   * PGS in [39:0]); VAE1/VAAE1 a VA (VAE1 for `asid`, by default the current one: Arm packs it in
+   * Xt[63:48]); ASIDE1 an ASID; the *ALL forms ignore it. PA forms are EL3-only and VA forms need
+   * EL1 (else UNDEFINED). Returns false if the instruction was undefined.
    */
-  tlbi(op: TlbiOp, operand = 0): boolean {
+  tlbi(op: TlbiOp, operand = 0, asid?: number): boolean {
     const isPaOp = op === 'PAALL' || op === 'PAALLOS' || op === 'RPALOS' || op === 'RPAOS' || op === 'ALLE3';
     if ((isPaOp && this.el !== 3) || this.el === 0) {
       this.undefinedInstruction();
@@ -657,7 +697,7 @@ export class ProcessingElement {
       }
       case 'VAE1':
         this.charge(Ev.TlbiVa);
-        this.tlb.invalidateVa(operand, this.regimeTagFor(1), this.el10.asid);
+        this.tlb.invalidateVa(operand, this.regimeTagFor(1), asid ?? this.el10.asid);
         break;
       case 'VAAE1':
         this.charge(Ev.TlbiVa);
@@ -802,12 +842,7 @@ export class ProcessingElement {
   /** Fetch the instruction at PC (taking an instruction abort on failure) and run its code. */
   private runAtPc(): boolean {
     const va = this.pc;
-    let frame = 0;
-    for (let attempt = 0; attempt < MAX_ACCESS_RETRIES && frame === 0; attempt++) {
-      frame = this.translateCurrent(va, Access.Fetch);
-      if (frame === 0 && !this.takeAccessFault(va, Access.Fetch)) return false;
-    }
-    if (frame === 0) return false;
+    if (this.translateOrFault(va, Access.Fetch) === 0) return false;
     const block = this.code.at(this.result.pa);
     if (block === undefined) {
       this.halted = `no code at PA 0x${this.result.pa.toString(16)} (VA 0x${va.toString(16)}, EL${this.el})`;

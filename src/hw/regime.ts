@@ -40,6 +40,8 @@ export interface Regime {
   readonly wxn: boolean;
   /** Effective output address size in bits: min(TCR IPS/PS, PARange). */
   readonly outputBits: number;
+  /** The implemented PA size (ID_AA64MMFR0_EL1.PARange), which bounds a flat (MMU off) output. */
+  readonly paRangeBits: number;
   /** TTBR0 range (and the only range of EL3). */
   readonly lower: VaRange;
   /** TTBR1 range (EL1&0 only). */
@@ -97,6 +99,7 @@ export function decodeEl10(regs: El10Registers, paRangeBits: number): Regime {
   const asid = asid16 ? asidFrom[1] >>> 16 : (asidFrom[1] >>> 16) & 0xff;
   return {
     twoRanges: true,
+    paRangeBits,
     mmuEnabled: (regs.sctlr[0] & 1) === 1,
     wxn: ((regs.sctlr[0] >>> 19) & 1) === 1,
     outputBits,
@@ -145,6 +148,7 @@ export function decodeEl3(regs: El3Registers, paRangeBits: number): Regime {
   );
   return {
     twoRanges: false,
+    paRangeBits,
     mmuEnabled: (regs.sctlr[0] & 1) === 1,
     wxn: ((regs.sctlr[0] >>> 19) & 1) === 1,
     outputBits,

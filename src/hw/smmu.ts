@@ -1253,6 +1253,11 @@ function walkFault(out: TranslationResult, recordFaults: boolean): PendingFault 
       f.source = SmmuFaultSource.TableWalk;
       f.record = true;
       break;
+    case MmuFault.ExternalAbort:
+      // The walker never reports an abort on the access itself; the SMMU's DMA path does.
+      f.kind = SmmuFault.WalkExternalAbort;
+      f.record = true;
+      break;
     case MmuFault.Gpc:
       f.kind = SmmuFault.Gpc;
       f.gpc = out.gpc;
