@@ -78,6 +78,8 @@ interface ResumePoint {
 const MAX_DISPATCH_HOPS = 64;
 const MAX_EXCEPTION_NESTING = 16;
 const MAX_ACCESS_RETRIES = 8;
+/** Added to the regime tag of TLB entries made with the MMU off. */
+const FLAT_TAG = 16;
 /** RPA* SIZE field [47:44] → bytes (4K, 16K, 64K, 2M, 32M, 512M, 1G, 16G, 64G, 512G). */
 const RPA_SIZES = [12, 14, 16, 21, 25, 29, 30, 34, 36, 39].map((b) => 2 ** b);
 
@@ -276,7 +278,11 @@ export class ProcessingElement {
   /** Recompute the tags the TLB-hit path compares against. */
   private refreshContext(): void {
     const state = this.securityState;
-    this.regimeTag = this.regimeTagFor(this.el);
+    const regime = this.el === 3 ? this.el3 : this.el10;
+    // MMU-off (flat) translations get a tag of their own: they must never be used once the MMU is
+    // on. They are not architectural TLB entries; they only cache the GPC outcome of the page, which
+    // the PA-based TLBIs remove like any other.
+    this.regimeTag = this.regimeTagFor(this.el) + (regime.mmuEnabled ? 0 : FLAT_TAG);
     this.asidTag = this.el === 3 ? 0 : this.el10.asid;
     this.gptTag = this.gptTagged ? this.regs.number('GPTBR_EL3') : 0;
     this.readPerm = neededPerm(Access.Read, this.el);

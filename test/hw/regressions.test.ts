@@ -183,3 +183,21 @@ describe('regression: TranslationResult.perms is left set after a GPF on the out
     expect(out.perms).toBe(0);
   });
 });
+
+describe('regression: MMU-off translations cached in the TLB leak into MMU-on execution', () => {
+  // An access with SCTLR_EL1.M = 0 is flat (VA = PA). Once the MMU is on, the same VA must be
+  // translated by the page tables; a flat entry left in the TLB must not be used (MMU-off accesses
+  // are not translated through TLB entries at all).
+  it('after enabling the MMU the page tables decide, not the earlier flat access', () => {
+    const fx = makePeFixture();
+    const va = dataVa(0);
+    const other = dataVa(1);
+    fx.memory.write32(va, 0x1111);
+    fx.memory.write32(other, 0x2222);
+    fx.pe.setSysRegRaw('SCTLR_EL1', 0, 0);
+    expect(fx.pe.load32(va)).toBe(0x1111); // flat: PA = VA
+    fx.pt.map(fx.root0, va, other, 3, { ap: 1, pxn: true, uxn: true }); // remap va → other page
+    fx.pe.setSysRegRaw('SCTLR_EL1', 1, 0);
+    expect(fx.pe.load32(va)).toBe(0x2222);
+  });
+});
