@@ -5,6 +5,7 @@ import { benchHwCommand } from './bench-hw.js';
 import { conformanceCommand } from './conformance.js';
 import { demoCommand } from './demo.js';
 import { UserError } from './errors.js';
+import { tcbCommand } from './tcb.js';
 
 const program = new Command();
 program
@@ -30,6 +31,14 @@ program
   .description('a short tour of the machine model: GPT, GPC, MMU, TLB and a stale-TLB demonstration')
   .action(() => {
     exitCode = demoCommand();
+  });
+
+program
+  .command('tcb')
+  .description('trusted computing base in SLoC by privilege level (EL3 service, mini-OS, EL0), next to the paper')
+  .option('--json', 'print JSON (keys el3, el1, el0)')
+  .action((options: { json?: boolean }) => {
+    exitCode = tcbCommand(options);
   });
 
 const bench = program.command('bench').description('measure the simulator itself (host time)');

@@ -1,0 +1,332 @@
+/**
+ * The rc_* calls the mini-OS implements, each validating every argument (overflow-safe, copied
+ * before checking) and either fully succeeding or changing nothing (spec/rcontainer.md).
+ * A call number without a handler here is refused as unknown (EINVAL).
+ */
+import { createHash } from 'node:crypto';
+import type { ProcessingElement } from '../hw/pe.js';
+import { ExecPolicy, MAX_CONTAINER_ID, MallocKind, Owner, RcCall, RcError } from './abi.js';
+import { SHIM_MAGIC, ShimRecord, type ContainerRecord, type TaskRecord } from './containers.js';
+import { SPSR_EL0 } from './el3.js';
+import type { MiniOs } from './minios.js';
+import type { LinearMapPort } from './port.js';
+
+/** Who is calling and through what. */
+export interface CallContext {
+  readonly minios: MiniOs;
+  readonly pe: ProcessingElement;
+  readonly port: LinearMapPort;
+  /** GPT view the caller ran under (from EL3). */
+  readonly callerView: number;
+}
+
+/** Result of a call, and where to leave to when it is not the caller. */
+export interface CallOutcome {
+  readonly result: number;
+  readonly leaveTo?: { view: number; pc: number; spsr: number };
+}
+
+const MAX_MALLOC_GRANULES = 1 << 16;
+const MAX_CONFIG_BYTES = 1 << 16;
+const MAX_IMAGE_BINARIES = 4096;
+const TASK_SLOTS = (4096 - ShimRecord.tasks) / ShimRecord.taskSlotBytes;
+
+function refuse(result: RcError): CallOutcome {
+  return { result };
+}
+
+function isCid(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 1 && value <= MAX_CONTAINER_ID;
+}
+
+/** Run call `call` with the (already copied) argument registers. */
+export function dispatchCall(context: CallContext, call: number, args: readonly number[]): CallOutcome {
+  const [a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0] = args;
+  switch (call) {
+    case RcCall.CreateShim:
+      return createShim(context, a0);
+    case RcCall.DestroyShim:
+      return destroyShim(context, a0);
+    case RcCall.CreateContainer:
+      return createContainer(context, a0, a1, a2, a3, a4);
+    case RcCall.DestroyContainer:
+      return destroyContainer(context, a0);
+    case RcCall.MallocMm:
+      return mallocMm(context, a0, a1, a2, a3);
+    case RcCall.TaskClone:
+      return taskClone(context, a0, a1);
+    case RcCall.TaskExec:
+      return taskExec(context, a0, a1, a2, a3);
+    case RcCall.TaskExit:
+      return taskExit(context, a0, a1);
+    case RcCall.SwitchToDepriv:
+      return switchToDepriv(context, a0, a1);
+    case RcCall.SwitchToMiniOs:
+      // Entering is the whole effect: the gate always lands on the mini-OS's fixed entry.
+      return { result: 0 };
+    default:
+      return refuse(RcError.EINVAL);
+  }
+}
+
+/** rc_create_shim(cid): SHIM(c) from MINI memory, shim-GPT(c), the shim record. */
+function createShim({ minios, pe, port }: CallContext, cid: number): CallOutcome {
+  if (!isCid(cid)) return refuse(RcError.EINVAL);
+  if (minios.containers.has(cid)) return refuse(RcError.EBUSY);
+  if (minios.containers.size >= minios.params.maxContainers) return refuse(RcError.ENOMEM);
+  const own = minios.ownership;
+  const blocks: number[] = [];
+  const release = (): void => blocks.forEach((pa) => minios.heap.freeBlock(pa, 4096));
+  for (let i = 0; i < minios.params.shimGranules; i++) {
+    const pa = minios.heap.allocate(4096);
+    if (pa === undefined) {
+      release();
+      return refuse(RcError.ENOMEM);
+    }
+    blocks.push(pa);
+  }
+  const view = minios.views.createView(cid);
+  if (view === undefined) {
+    release();
+    return refuse(RcError.ENOMEM);
+  }
+  const indices = blocks.map((pa) => own.indexOf(pa));
+  for (const index of indices) minios.scrub(port, index);
+  if (!minios.transfer(pe, indices, Owner.Shim, cid)) {
+    minios.views.dropView(cid);
+    release();
+    return refuse(RcError.ENOMEM);
+  }
+  const record: ContainerRecord = {
+    cid,
+    view,
+    shim: indices,
+    bound: false,
+    imageDigest: undefined,
+    configDigest: undefined,
+    policy: undefined,
+    measuredBinaries: new Set(),
+    tasks: new Map(),
+    nextTid: 1,
+    ctr: new Set(),
+    pt: new Set(),
+  };
+  const page = own.paOf(indices[0]!);
+  port.write32(page + ShimRecord.magic, SHIM_MAGIC);
+  port.write32(page + ShimRecord.cid, cid);
+  minios.containers.set(cid, record);
+  return { result: 0 };
+}
+
+/** rc_destroy_shim(cid): refused while the container is bound or has tasks. */
+function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcome {
+  if (!isCid(cid)) return refuse(RcError.EINVAL);
+  const record = minios.containers.get(cid);
+  if (record === undefined) return refuse(RcError.ENOENT);
+  if (record.tasks.size > 0 || record.bound) return refuse(RcError.EBUSY);
+  for (const index of record.shim) minios.scrub(port, index);
+  if (!minios.transfer(pe, record.shim, Owner.Mini, 0)) return refuse(RcError.ENOMEM);
+  for (const index of record.shim) minios.heap.freeBlock(minios.ownership.paOf(index), 4096);
+  minios.views.dropView(cid);
+  minios.containers.delete(cid);
+  return { result: 0 };
+}
+
+/**
+ * Copy `length` bytes of OS memory at `pa` into the mini-OS, refusing anything that is not
+ * entirely OS-owned DRAM (so the kernel cannot make the mini-OS read its own or a container's
+ * memory for it).
+ */
+function copyFromOs(minios: MiniOs, port: LinearMapPort, pa: number, length: number): Uint8Array | undefined {
+  if (!Number.isSafeInteger(pa) || !Number.isSafeInteger(length) || pa < 0 || length < 0 || pa + length > 2 ** 52) {
+    return undefined;
+  }
+  for (let at = pa - (pa % 4096); at < pa + length; at += 4096) {
+    if (minios.ownership.kindAt(at) !== Owner.Os) return undefined;
+  }
+  return length === 0 ? new Uint8Array(0) : port.readBytes(pa, length);
+}
+
+/**
+ * rc_create_container(cid, imageListPa, configPa, configLength, policy): the mini-OS measures the
+ * image's binary list (u32 count, then count SHA-256 digests) and the config itself, binds both
+ * digests and the exec policy to the container and writes them into its shim record.
+ */
+function createContainer(
+  { minios, port }: CallContext,
+  cid: number,
+  imageListPa: number,
+  configPa: number,
+  configLength: number,
+  policy: number,
+): CallOutcome {
+  if (!isCid(cid)) return refuse(RcError.EINVAL);
+  const record = minios.containers.get(cid);
+  if (record === undefined) return refuse(RcError.ENOENT);
+  if (record.bound) return refuse(RcError.EBUSY);
+  if (policy !== ExecPolicy.MeasuredOnly && policy !== ExecPolicy.Allow && policy !== ExecPolicy.Deny) {
+    return refuse(RcError.EINVAL);
+  }
+  if (!Number.isSafeInteger(configLength) || configLength < 0 || configLength > MAX_CONFIG_BYTES) {
+    return refuse(RcError.EINVAL);
+  }
+  const header = copyFromOs(minios, port, imageListPa, 4);
+  if (header === undefined) return refuse(RcError.EPERM);
+  const count = new DataView(header.buffer).getUint32(0, true);
+  if (count > MAX_IMAGE_BINARIES) return refuse(RcError.EINVAL);
+  const list = copyFromOs(minios, port, imageListPa, 4 + 32 * count);
+  const config = copyFromOs(minios, port, configPa, configLength);
+  if (list === undefined || config === undefined) return refuse(RcError.EPERM);
+  // Measure the copies, never the kernel's memory again (no double fetch).
+  const imageDigest = new Uint8Array(createHash('sha256').update(list).digest());
+  const configDigest = new Uint8Array(createHash('sha256').update(config).digest());
+  const binaries = new Set<string>();
+  for (let i = 0; i < count; i++) binaries.add(Buffer.from(list.subarray(4 + 32 * i, 36 + 32 * i)).toString('hex'));
+  const page = minios.ownership.paOf(record.shim[0]!);
+  port.writeBytes(page + ShimRecord.imageDigest, imageDigest);
+  port.writeBytes(page + ShimRecord.configDigest, configDigest);
+  port.write32(page + ShimRecord.policy, policy);
+  port.write32(page + ShimRecord.bound, 1);
+  record.bound = true;
+  record.imageDigest = imageDigest;
+  record.configDigest = configDigest;
+  record.policy = policy as ExecPolicy;
+  for (const binary of binaries) record.measuredBinaries.add(binary);
+  return { result: 0 };
+}
+
+/** rc_destroy_container(cid): scrub CTR(c) and PT(c) and give them back to the OS. */
+function destroyContainer({ minios, pe, port }: CallContext, cid: number): CallOutcome {
+  if (!isCid(cid)) return refuse(RcError.EINVAL);
+  const record = minios.containers.get(cid);
+  if (record === undefined || !record.bound) return refuse(RcError.ENOENT);
+  if (record.tasks.size > 0) return refuse(RcError.EBUSY);
+  const granules = [...record.ctr, ...record.pt];
+  for (const index of granules) minios.scrub(port, index);
+  if (!minios.transfer(pe, granules, Owner.Os, 0)) return refuse(RcError.ENOMEM);
+  record.ctr.clear();
+  record.pt.clear();
+  record.bound = false;
+  record.measuredBinaries.clear();
+  port.write32(minios.ownership.paOf(record.shim[0]!) + ShimRecord.bound, 0);
+  return { result: 0 };
+}
+
+/**
+ * rc_malloc_mm(cid, pa, count, kind): move `count` OS granules starting at `pa` into CTR/PT/SHIM(c):
+ * scrub, edit the GPT views, invalidate GPT information for the range.
+ */
+function mallocMm({ minios, pe, port }: CallContext, cid: number, pa: number, count: number, kind: number): CallOutcome {
+  if (!isCid(cid)) return refuse(RcError.EINVAL);
+  const record = minios.containers.get(cid);
+  if (record === undefined) return refuse(RcError.ENOENT);
+  if (kind !== MallocKind.Ctr && kind !== MallocKind.Pt && kind !== MallocKind.Shim) return refuse(RcError.EINVAL);
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_MALLOC_GRANULES) return refuse(RcError.EINVAL);
+  if (!Number.isSafeInteger(pa) || pa < 0 || pa % 4096 !== 0 || pa + count * 4096 > 2 ** 52) return refuse(RcError.EINVAL);
+  const own = minios.ownership;
+  const indices: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const index = own.indexOf(pa + i * 4096);
+    if (index < 0 || own.kindOf(index) !== Owner.Os) return refuse(RcError.EPERM);
+    indices.push(index);
+  }
+  const owned = record.ctr.size + record.pt.size + record.shim.length;
+  if (owned + count > minios.params.containerQuota) return refuse(RcError.ENOMEM);
+  for (const index of indices) minios.scrub(port, index);
+  if (!minios.transfer(pe, indices, kind as Owner, cid)) return refuse(RcError.ENOMEM);
+  const set = kind === MallocKind.Pt ? record.pt : kind === MallocKind.Ctr ? record.ctr : undefined;
+  for (const index of indices) {
+    if (set !== undefined) set.add(index);
+    else record.shim.push(index);
+  }
+  return { result: 0 };
+}
+
+function writeTaskSlot(minios: MiniOs, port: LinearMapPort, record: ContainerRecord, slot: number, task: TaskRecord | undefined): void {
+  const at = minios.ownership.paOf(record.shim[0]!) + ShimRecord.tasks + slot * ShimRecord.taskSlotBytes;
+  if (task === undefined) {
+    port.fill(at, ShimRecord.taskSlotBytes, 0);
+    return;
+  }
+  port.write32(at, task.tid);
+  port.write32(at + 4, task.parent);
+  port.write64(at + 8, task.savedPc % 2 ** 32 >>> 0, Math.floor(task.savedPc / 2 ** 32) >>> 0);
+  port.write32(at + 16, task.savedSpsr);
+  if (task.binary !== undefined) port.writeBytes(at + 32, Buffer.from(task.binary, 'hex'));
+}
+
+function slotOf(record: ContainerRecord, tid: number): number {
+  return [...record.tasks.keys()].indexOf(tid);
+}
+
+/** rc_task_clone(cid, parent): a new task record (parent 0 = the container's first task). */
+function taskClone({ minios, port }: CallContext, cid: number, parent: number): CallOutcome {
+  if (!isCid(cid)) return refuse(RcError.EINVAL);
+  const record = minios.containers.get(cid);
+  if (record === undefined || !record.bound) return refuse(RcError.ENOENT);
+  if (parent !== 0 && !record.tasks.has(parent)) return refuse(RcError.EPERM);
+  if (parent === 0 && record.tasks.size > 0) return refuse(RcError.EPERM);
+  if (record.tasks.size >= TASK_SLOTS) return refuse(RcError.ENOMEM);
+  const tid = record.nextTid++;
+  const task: TaskRecord = {
+    tid,
+    parent,
+    binary: parent === 0 ? undefined : record.tasks.get(parent)!.binary,
+    savedPc: 0,
+    savedSpsr: SPSR_EL0,
+  };
+  record.tasks.set(tid, task);
+  writeTaskSlot(minios, port, record, slotOf(record, tid), task);
+  return { result: tid };
+}
+
+/**
+ * rc_task_exec(cid, tid, digestPa, entryPc): check the binary against the exec policy and record
+ * the EL0 entry point the task resumes at.
+ */
+function taskExec({ minios, port }: CallContext, cid: number, tid: number, digestPa: number, entryPc: number): CallOutcome {
+  if (!isCid(cid)) return refuse(RcError.EINVAL);
+  // The entry point must be a user (TTBR0) address.
+  if (!Number.isSafeInteger(entryPc) || entryPc < 0 || entryPc >= 2 ** 48) return refuse(RcError.EINVAL);
+  const record = minios.containers.get(cid);
+  if (record === undefined || !record.bound) return refuse(RcError.ENOENT);
+  const task = record.tasks.get(tid);
+  if (task === undefined) return refuse(RcError.ENOENT);
+  const digest = copyFromOs(minios, port, digestPa, 32);
+  if (digest === undefined) return refuse(RcError.EPERM);
+  const hex = Buffer.from(digest).toString('hex');
+  const allowed =
+    record.policy === ExecPolicy.Allow || (record.policy === ExecPolicy.MeasuredOnly && record.measuredBinaries.has(hex));
+  if (!allowed) return refuse(RcError.EPERM);
+  task.binary = hex;
+  task.savedPc = entryPc;
+  task.savedSpsr = SPSR_EL0;
+  writeTaskSlot(minios, port, record, slotOf(record, tid), task);
+  return { result: 0 };
+}
+
+/** rc_task_exit(cid, tid): remove the task record. */
+function taskExit({ minios, port }: CallContext, cid: number, tid: number): CallOutcome {
+  if (!isCid(cid)) return refuse(RcError.EINVAL);
+  const record = minios.containers.get(cid);
+  if (record === undefined) return refuse(RcError.ENOENT);
+  if (!record.tasks.has(tid)) return refuse(RcError.ENOENT);
+  const slots = [...record.tasks.keys()];
+  record.tasks.delete(tid);
+  // Compact the slots so that the record page matches the task map.
+  for (let slot = 0; slot < slots.length; slot++) {
+    const remaining = [...record.tasks.values()][slot];
+    writeTaskSlot(minios, port, record, slot, remaining);
+  }
+  return { result: 0 };
+}
+
+/** rc_switch_to_depriv(cid, tid): leave into task `tid` of container `cid` under shim-GPT(cid). */
+function switchToDepriv({ minios }: CallContext, cid: number, tid: number): CallOutcome {
+  if (!isCid(cid)) return refuse(RcError.EINVAL);
+  const record = minios.containers.get(cid);
+  if (record === undefined || !record.bound) return refuse(RcError.ENOENT);
+  const task = record.tasks.get(tid);
+  if (task === undefined || task.binary === undefined) return refuse(RcError.EPERM);
+  return { result: 0, leaveTo: { view: record.view, pc: task.savedPc, spsr: task.savedSpsr } };
+}

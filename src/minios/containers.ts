@@ -1,0 +1,55 @@
+/**
+ * Container and task records kept by the mini-OS. The authoritative copy of what the hardware or
+ * an attacker could care about (digests, policy, task records, saved contexts) is written into the
+ * container's SHIM granules; the host objects here are the mini-OS's index into them.
+ */
+import type { ExecPolicy } from './abi.js';
+
+/** A task of a container, as rc_task_clone/exec/exit record it. */
+export interface TaskRecord {
+  readonly tid: number;
+  readonly parent: number;
+  /** SHA-256 of the binary last exec'd (hex), or undefined before any exec. */
+  binary: string | undefined;
+  /** Saved EL0 context for rc_switch_to_depriv: resume PC and SPSR. */
+  savedPc: number;
+  savedSpsr: number;
+}
+
+/** A container known to the mini-OS. */
+export interface ContainerRecord {
+  readonly cid: number;
+  /** L0 base PA of shim-GPT(cid). */
+  readonly view: number;
+  /** Granule indices of SHIM(cid), first = the record page. */
+  readonly shim: number[];
+  /** Bound by rc_create_container. */
+  bound: boolean;
+  imageDigest: Uint8Array | undefined;
+  configDigest: Uint8Array | undefined;
+  policy: ExecPolicy | undefined;
+  /** Digests of binaries in the measured image (hex), for the measuredOnly exec policy. */
+  readonly measuredBinaries: Set<string>;
+  readonly tasks: Map<number, TaskRecord>;
+  nextTid: number;
+  /** Granule indices of CTR(cid) and PT(cid). */
+  readonly ctr: Set<number>;
+  readonly pt: Set<number>;
+}
+
+/** Layout of the record page (first SHIM granule), in bytes. */
+export const ShimRecord = {
+  magic: 0x00, // u32 'SHIM'
+  cid: 0x04, // u32
+  bound: 0x08, // u32
+  policy: 0x0c, // u32
+  imageDigest: 0x10, // 32 bytes
+  configDigest: 0x30, // 32 bytes
+  taskCount: 0x50, // u32
+  /** Task slots: tid u32, parent u32, saved PC u64, saved SPSR u32, binary digest 32 bytes. */
+  tasks: 0x100,
+  taskSlotBytes: 64,
+} as const;
+
+/** 'SHIM' little-endian. */
+export const SHIM_MAGIC = 0x4d49_4853;

@@ -1,0 +1,241 @@
+/**
+ * The trusted mini-OS (EL1, Priv-GPT). It boots once per machine on the boot PE, builds the
+ * OS-GPT and its part of the mixed page table, and then runs only when a PE enters it through the
+ * gate (firmware RC_ENTER_MINIOS): it validates and performs one rc_* call and leaves through EL3
+ * to the caller's GPT view. Everything the hardware consults lives in simulated memory.
+ */
+import type { Machine } from '../hw/machine.js';
+import type { ProcessingElement } from '../hw/pe.js';
+import { TCR_EL1_48BIT } from '../hw/layout.js';
+import { Owner, RcCall, RcError } from './abi.js';
+import { dispatchCall, type CallContext } from './calls.js';
+import { miniOsParamsSchema, type MiniOsParams, type MiniOsParamsInput } from './config.js';
+import type { ContainerRecord } from './containers.js';
+import { leave, SPSR_EL1H_MASKED, tlbiRange } from './el3.js';
+import { MiniHeap } from './heap.js';
+import { buildLinearMap } from './linear-map.js';
+import { OwnershipTable, type DramBank } from './ownership.js';
+import { LinearMapPort } from './port.js';
+import { GptViews, type GptGeometry, type RootRange } from './views.js';
+
+/** What the firmware tells the mini-OS at boot. */
+export interface MiniOsBootInfo {
+  readonly dram: readonly DramBank[];
+  /** Ranges that are GPI Root in every view. */
+  readonly rootRanges: readonly RootRange[];
+  /** MINI memory handed to the mini-OS: its code at the start, then its heap. */
+  readonly miniRegion: { readonly base: number; readonly size: number };
+  /** GPT geometry the firmware programmed in GPCCR_EL3 (PGS must be 4 KiB). */
+  readonly geometry: GptGeometry;
+  /** L0 base of the Priv-GPT. */
+  readonly privGptBase: number;
+  /** 32-byte sealing root (DICE-like CDI from the firmware). */
+  readonly sealingRoot: Uint8Array;
+}
+
+/** Bytes of the mini-OS code region at the start of its MINI region. */
+export const MINI_CODE_BYTES = 0x1_0000;
+/** Offsets of code blocks in the code region. */
+export const MiniCode = { gate: 0x0, vectors: 0x800 } as const;
+
+/** Counters of the mini-OS. */
+export interface MiniOsStats {
+  calls: Record<string, number>;
+  refusals: number;
+  granulesScrubbed: number;
+  tlbiRanges: number;
+}
+
+/** The mini-OS of one machine. */
+export class MiniOs {
+  readonly params: MiniOsParams;
+  readonly boot: MiniOsBootInfo;
+  readonly ownership: OwnershipTable;
+  readonly heap = new MiniHeap();
+  readonly containers = new Map<number, ContainerRecord>();
+  readonly stats: MiniOsStats = { calls: {}, refusals: 0, granulesScrubbed: 0, tlbiRanges: 0 };
+  /** PA of the kernel's TTBR1 root table (PT(os)). */
+  readonly kernelRoot: number;
+  private viewsOrUndefined: GptViews | undefined;
+  private readonly machine: Machine;
+  private readonly ports = new Map<number, LinearMapPort>();
+
+  private constructor(machine: Machine, boot: MiniOsBootInfo, params: MiniOsParams, kernelRoot: number) {
+    this.machine = machine;
+    this.boot = boot;
+    this.params = params;
+    this.ownership = new OwnershipTable(boot.dram);
+    this.kernelRoot = kernelRoot;
+  }
+
+  /** The views (available after boot). */
+  get views(): GptViews {
+    return this.viewsOrUndefined!;
+  }
+
+  /** VA of the gate entry (the firmware's fixed mini-OS entry). */
+  get entryVa(): number {
+    return this.params.linearBase + this.boot.miniRegion.base + MiniCode.gate;
+  }
+
+  /** PA of the gate entry. */
+  get entryPa(): number {
+    return this.boot.miniRegion.base + MiniCode.gate;
+  }
+
+  /**
+   * Boot on `pe`, which the firmware left at EL1 under the Priv-GPT with the MMU off. Builds the
+   * ownership table, the heap, the linear map and the OS-GPT; turns the MMU on with the kernel's
+   * TTBR1 root; registers the gate entry. Throws only on a configuration error (a simulator bug).
+   */
+  static bootOn(machine: Machine, pe: ProcessingElement, boot: MiniOsBootInfo, input: MiniOsParamsInput = {}): MiniOs {
+    const params = miniOsParamsSchema.parse(input);
+    const region = boot.miniRegion;
+    // The kernel's TTBR1 root is the first OS granule after the MINI region.
+    const kernelRoot = region.base + region.size;
+    const minios = new MiniOs(machine, boot, params, kernelRoot);
+    const own = minios.ownership;
+    for (const range of boot.rootRanges) {
+      for (let pa = range.base; pa < range.base + range.size; pa += 4096) {
+        const index = own.indexOf(pa);
+        if (index >= 0) own.set(index, Owner.Root, 0);
+      }
+    }
+    for (let pa = region.base; pa < region.base + region.size; pa += 4096) own.set(own.indexOf(pa), Owner.Mini, 0);
+    own.set(own.indexOf(kernelRoot), Owner.PtOs, 0);
+    minios.heap.addRegion(region.base + MINI_CODE_BYTES, region.size - MINI_CODE_BYTES);
+
+    // With the MMU off, VA = PA: build the tables through a flat port.
+    const flat = new LinearMapPort(pe, 0);
+    if (!flat.fill(kernelRoot, 4096, 0)) throw new Error('mini-OS boot: cannot clear the kernel root table');
+    const mapped = buildLinearMap(flat, minios.heap, {
+      linearBase: params.linearBase,
+      dram: boot.dram,
+      code: { base: region.base, size: MINI_CODE_BYTES },
+      kernelRoot,
+    });
+    if (!mapped) throw new Error('mini-OS boot: cannot build the linear map');
+    pe.msr('TCR_EL1', TCR_EL1_48BIT[0], TCR_EL1_48BIT[1]);
+    pe.msr('MAIR_EL1', 0xff, 0);
+    pe.msrNumber('TTBR1_EL1', kernelRoot);
+    pe.msr('SCTLR_EL1', 1, 0);
+    const port = minios.portFor(pe);
+    const views = GptViews.build(port, own, minios.heap, boot.geometry, boot.rootRanges);
+    if (views === undefined) throw new Error('mini-OS boot: not enough MINI memory for the OS-GPT');
+    minios.viewsOrUndefined = views;
+    machine.code.register(minios.entryPa, 'minios-gate', (p) => minios.gate(p));
+    return minios;
+  }
+
+  /** The linear-map port of a PE (created on first use). */
+  portFor(pe: ProcessingElement): LinearMapPort {
+    let port = this.ports.get(pe.id);
+    if (port === undefined) {
+      port = new LinearMapPort(pe, this.params.linearBase);
+      this.ports.set(pe.id, port);
+    }
+    port.pe = pe;
+    return port;
+  }
+
+  /**
+   * Leave the mini-OS into the OS context at `pc` (EL1, OS-GPT) as the last step of boot; the
+   * kernel starts there with x0 = `arg`.
+   */
+  enterKernel(pe: ProcessingElement, pc: number, arg = 0): number {
+    return leave(pe, this.views.osL0, pc, SPSR_EL1H_MASKED, arg);
+  }
+
+  /**
+   * The gate entry: EL3 put the caller's return PC in x8, its SPSR in x9 and its GPT view in x10;
+   * x1 is the call number and x2..x7 its arguments. Arguments are copied out of the registers
+   * before anything is checked.
+   */
+  private gate(pe: ProcessingElement): void {
+    const callerPc = pe.x[8]!;
+    const callerSpsr = pe.x[9]!;
+    const callerView = pe.x[10]!;
+    const call = pe.x[1]!;
+    const args = [pe.x[2]!, pe.x[3]!, pe.x[4]!, pe.x[5]!, pe.x[6]!, pe.x[7]!];
+    const context: CallContext = { minios: this, pe, port: this.portFor(pe), callerView };
+    const outcome = dispatchCall(context, call, args);
+    const name = `${call}`;
+    this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
+    if (outcome.result < 0) this.stats.refusals++;
+    if (outcome.leaveTo !== undefined) {
+      leave(pe, outcome.leaveTo.view, outcome.leaveTo.pc, outcome.leaveTo.spsr, outcome.result);
+      return;
+    }
+    // Return to the caller's view if it is one the mini-OS made; anything else goes to the OS-GPT.
+    const view = this.isKnownView(callerView) ? callerView : this.views.osL0;
+    leave(pe, view, callerPc, callerSpsr, outcome.result);
+  }
+
+  /** True for the OS-GPT and every live shim-GPT. */
+  isKnownView(l0: number): boolean {
+    if (l0 === this.views.osL0) return true;
+    for (const record of this.containers.values()) if (record.view === l0) return true;
+    return false;
+  }
+
+  /**
+   * Change the owner of the granules `indices` and re-derive every view, then invalidate cached
+   * GPT information for them (TLBI RPALOS through EL3). All or nothing: if a table cannot be
+   * allocated, every change is undone and false returned.
+   */
+  transfer(pe: ProcessingElement, indices: readonly number[], kind: Owner, container: number): boolean {
+    const own = this.ownership;
+    const done: [number, Owner, number][] = [];
+    for (const index of indices) {
+      const oldKind = own.kindOf(index);
+      const oldContainer = own.containerOf(index);
+      own.set(index, kind, container);
+      if (!this.views.update(index, oldKind, oldContainer)) {
+        own.set(index, oldKind, oldContainer);
+        for (const [i, k, c] of done.reverse()) {
+          const nowKind = own.kindOf(i);
+          const nowContainer = own.containerOf(i);
+          own.set(i, k, c);
+          this.views.update(i, nowKind, nowContainer);
+        }
+        this.invalidate(pe, done.map(([i]) => i));
+        return false;
+      }
+      done.push([index, oldKind, oldContainer]);
+    }
+    this.invalidate(pe, indices);
+    return true;
+  }
+
+  /** TLBI RPALOS for each run of consecutive granules (skipped only by the flaw-demonstration knob). */
+  private invalidate(pe: ProcessingElement, indices: readonly number[]): void {
+    if (this.params.skipTlbMaintenance || indices.length === 0) return;
+    const sorted = [...indices].sort((a, b) => a - b);
+    let start = sorted[0]!;
+    let previous = start;
+    for (const index of [...sorted.slice(1), Number.NaN]) {
+      if (index === previous + 1) {
+        previous = index;
+        continue;
+      }
+      tlbiRange(pe, this.ownership.paOf(start), (previous - start + 1) * 4096);
+      this.stats.tlbiRanges++;
+      start = index;
+      previous = index;
+    }
+  }
+
+  /** Zero granule `index` through the linear map (before it changes owner). */
+  scrub(port: LinearMapPort, index: number): boolean {
+    this.stats.granulesScrubbed++;
+    return port.fill(this.ownership.paOf(index), 4096, 0);
+  }
+
+  /** The machine the mini-OS runs on. */
+  get host(): Machine {
+    return this.machine;
+  }
+}
+
+/** Re-exported for callers that only need the error codes. */
+export { RcCall, RcError };
