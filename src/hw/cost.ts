@@ -52,6 +52,11 @@ export const Ev = {
   Interrupt: 20,
   /** Cycles of computation declared by software (the count is in cycles). */
   ComputeCycles: 21,
+  /**
+   * DC CIPAPA operations (clean+invalidate by PA to the PoPA). The model has no data caches: each is
+   * priced at 1 cycle in every profile (free parameter).
+   */
+  DcCipapa: 22,
 } as const;
 /** A counted event. */
 export type Ev = (typeof Ev)[keyof typeof Ev];
@@ -80,6 +85,7 @@ export const EVENT_INFO: readonly { name: string; unit: string; description: str
   { name: 'gpcFaults', unit: 'faults', description: 'granule protection faults raised by PE accesses' },
   { name: 'interrupts', unit: 'interrupts', description: 'IRQs taken' },
   { name: 'computeCycles', unit: 'cycles', description: 'computation declared by software' },
+  { name: 'dcCipapa', unit: 'operations', description: 'DC CIPAPA (clean+invalidate by PA to the PoPA)' },
 ];
 
 /** Number of counters. */
@@ -137,6 +143,7 @@ const CORTEX_A72: CpuProfile = {
     [Ev.AccessFault]: 0,
     [Ev.GpcFault]: 0,
     [Ev.Interrupt]: 0,
+    [Ev.DcCipapa]: 1,
   }),
 };
 
@@ -172,6 +179,7 @@ const NEOVERSE_N1: CpuProfile = {
     [Ev.AccessFault]: 0,
     [Ev.GpcFault]: 0,
     [Ev.Interrupt]: 0,
+    [Ev.DcCipapa]: 1,
   }),
 };
 
@@ -205,6 +213,7 @@ const FVP: CpuProfile = {
     [Ev.AccessFault]: 0,
     [Ev.GpcFault]: 0,
     [Ev.Interrupt]: 0,
+    [Ev.DcCipapa]: 1,
   }),
 };
 

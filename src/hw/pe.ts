@@ -726,6 +726,24 @@ export class ProcessingElement {
     return true;
   }
 
+  /**
+   * DC CIPAPA: clean and invalidate data caches by PA to the Point of Physical Aliasing
+   * (op1=6, CRn=7, CRm=14, op2=1; spec/cca-hardware.md §4.3). `operand` is the PA (no alignment
+   * requirement) and `pas` the PAS its Xt selects (NS [63], NSE [62]). EL3-only: UNDEFINED below
+   * EL3, like the TLBI PA* operations. Returns false if the instruction was undefined.
+   * SIMPLIFICATION: the model has no data caches, so the operation only counts an event.
+   */
+  dcCipapa(operand: number, pas: Pas): boolean {
+    if (this.el !== 3) {
+      this.undefinedInstruction();
+      return false;
+    }
+    void operand;
+    void pas;
+    this.charge(Ev.DcCipapa);
+    return true;
+  }
+
   /** Local effect of TLBI PAALL (also the per-PE part of PAALLOS). */
   invalidateGptInfoAll(): void {
     this.charge(Ev.TlbiPaall);

@@ -180,12 +180,18 @@ export class GptViews {
     const newMine = isContainerKind(kind) ? container : 0;
     // A container gaining a granule in this region needs its private L1 table first.
     if (newMine !== 0 && newMine !== oldMine && !this.ensurePrivate(newMine, region)) return false;
-    const osTable = this.osRegionTable(region);
-    if (osTable === undefined) return false;
-    this.writeNibble(osTable, pa, this.gpiFor(0, kind, container, index));
+    const osGpi = this.gpiFor(0, kind, container, index);
+    if (osGpi !== this.gpiFor(0, oldKind, oldContainer, index) || this.osL1.has(region)) {
+      const osTable = this.osRegionTable(region);
+      if (osTable === undefined) return false;
+      this.writeNibble(osTable, pa, osGpi);
+    }
+    // Only views whose GPI for this granule changes are written (most views see "closed" both
+    // before and after a granule moves between the mini-OS and another container).
     for (const cid of this.privateByRegion.get(region) ?? []) {
-      const l1 = this.containers.get(cid)!.l1.get(region)!;
-      this.writeNibble(l1, pa, this.gpiFor(cid, kind, container, index));
+      const gpi = this.gpiFor(cid, kind, container, index);
+      if (gpi === this.gpiFor(cid, oldKind, oldContainer, index) && cid !== newMine) continue;
+      this.writeNibble(this.containers.get(cid)!.l1.get(region)!, pa, gpi);
     }
     if (oldMine !== newMine) {
       if (newMine !== 0) this.countIn(newMine, region, +1);
