@@ -2,18 +2,17 @@
  * The mini-OS's side of the firmware's RContainer service (SMC function ids and argument
  * registers as src/firmware/rc-service.ts implements them).
  */
+import { RC_ENTER_MINIOS, RC_LEAVE_MINIOS, RC_SET_DMA_GPT, RC_TLBI, RC_VERSION } from '../firmware/rc-service.js';
 import type { ProcessingElement } from '../hw/pe.js';
 
 /** SiP SMC64 fast-call ids of the RC service. */
 export const RcSmc = {
-  Version: 0xc200_0100,
-  EnterMiniOs: 0xc200_0101,
-  LeaveMiniOs: 0xc200_0102,
-  Tlbi: 0xc200_0103,
+  Version: RC_VERSION,
+  EnterMiniOs: RC_ENTER_MINIOS,
+  LeaveMiniOs: RC_LEAVE_MINIOS,
+  Tlbi: RC_TLBI,
+  SetDmaGpt: RC_SET_DMA_GPT,
 } as const;
-
-/** SMCCC return values. */
-export const SmcResult = { Success: 0, Unknown: -1, InvalidParameter: -2, Denied: -3 } as const;
 
 /** SPSR for a return to EL0 (EL0t, interrupts enabled) and to EL1 (EL1h, DAIF masked). */
 export const SPSR_EL0 = 0b0000;
@@ -30,6 +29,11 @@ export function smc(pe: ProcessingElement, fid: number, ...args: number[]): numb
 /** Ask EL3 to invalidate cached GPT information for [base, base + size) (TLBI RPALOS). */
 export function tlbiRange(pe: ProcessingElement, base: number, size: number): number {
   return smc(pe, RcSmc.Tlbi, 1, base, size);
+}
+
+/** Point the SMMU's granule protection checks at the view `l0` (the OS-GPT: devices see what the OS sees). */
+export function setDmaGpt(pe: ProcessingElement, l0: number): number {
+  return smc(pe, RcSmc.SetDmaGpt, l0);
 }
 
 /** Ask EL3 for TLBI PAALLOS. */

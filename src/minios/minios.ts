@@ -11,18 +11,18 @@ import { Owner, RcCall, RcError } from './abi.js';
 import { dispatchCall, type CallContext } from './calls.js';
 import { miniOsParamsSchema, type MiniOsParams, type MiniOsParamsInput } from './config.js';
 import type { ContainerRecord } from './containers.js';
-import { leave, SPSR_EL1H_MASKED, tlbiRange } from './el3.js';
+import { leave, setDmaGpt, SPSR_EL1H_MASKED, tlbiRange } from './el3.js';
 import { MiniHeap } from './heap.js';
 import { buildLinearMap } from './linear-map.js';
 import { OwnershipTable, type DramBank } from './ownership.js';
 import { LinearMapPort } from './port.js';
-import { GptViews, type GptGeometry, type RootRange } from './views.js';
+import { GptViews, type FixedRange, type GptGeometry } from './views.js';
 
 /** What the firmware tells the mini-OS at boot. */
 export interface MiniOsBootInfo {
   readonly dram: readonly DramBank[];
-  /** Ranges that are GPI Root in every view. */
-  readonly rootRanges: readonly RootRange[];
+  /** Ranges whose GPI is fixed in every view (Root memory and device pages). */
+  readonly fixedRanges: readonly FixedRange[];
   /** MINI memory handed to the mini-OS: its code at the start, then its heap. */
   readonly miniRegion: { readonly base: number; readonly size: number };
   /** GPT geometry the firmware programmed in GPCCR_EL3 (PGS must be 4 KiB). */
@@ -95,7 +95,7 @@ export class MiniOs {
     const kernelRoot = region.base + region.size;
     const minios = new MiniOs(machine, boot, params, kernelRoot);
     const own = minios.ownership;
-    for (const range of boot.rootRanges) {
+    for (const range of boot.fixedRanges) {
       for (let pa = range.base; pa < range.base + range.size; pa += 4096) {
         const index = own.indexOf(pa);
         if (index >= 0) own.set(index, Owner.Root, 0);
@@ -103,7 +103,8 @@ export class MiniOs {
     }
     for (let pa = region.base; pa < region.base + region.size; pa += 4096) own.set(own.indexOf(pa), Owner.Mini, 0);
     own.set(own.indexOf(kernelRoot), Owner.PtOs, 0);
-    minios.heap.addRegion(region.base + MINI_CODE_BYTES, region.size - MINI_CODE_BYTES);
+    // The heap: the MINI region after the code, less its last granule (the firmware's boot info).
+    minios.heap.addRegion(region.base + MINI_CODE_BYTES, region.size - MINI_CODE_BYTES - 4096);
 
     // With the MMU off, VA = PA: build the tables through a flat port.
     const flat = new LinearMapPort(pe, 0);
@@ -120,11 +121,21 @@ export class MiniOs {
     pe.msrNumber('TTBR1_EL1', kernelRoot);
     pe.msr('SCTLR_EL1', 1, 0);
     const port = minios.portFor(pe);
-    const views = GptViews.build(port, own, minios.heap, boot.geometry, boot.rootRanges);
+    const views = GptViews.build(port, own, minios.heap, boot.geometry, boot.fixedRanges);
     if (views === undefined) throw new Error('mini-OS boot: not enough MINI memory for the OS-GPT');
     minios.viewsOrUndefined = views;
+    // Devices see what the OS sees: DMA is checked against the OS-GPT from now on.
+    if (setDmaGpt(pe, views.osL0) !== 0) throw new Error('mini-OS boot: EL3 refused RC_SET_DMA_GPT');
     machine.code.register(minios.entryPa, 'minios-gate', (p) => minios.gate(p));
     return minios;
+  }
+
+  /** Bring a secondary PE (left by the firmware at EL1, MMU off, Priv-GPT) onto the mixed page table. */
+  initSecondary(pe: ProcessingElement): void {
+    pe.msr('TCR_EL1', TCR_EL1_48BIT[0], TCR_EL1_48BIT[1]);
+    pe.msr('MAIR_EL1', 0xff, 0);
+    pe.msrNumber('TTBR1_EL1', this.kernelRoot);
+    pe.msr('SCTLR_EL1', 1, 0);
   }
 
   /** The linear-map port of a PE (created on first use). */

@@ -27,10 +27,14 @@ export interface GptGeometry {
   readonly s: number;
 }
 
-/** A PA range that keeps GPI Root in every view (firmware memory, the SMMU's Root page). */
-export interface RootRange {
+/**
+ * A PA range whose GPI is fixed in every view, as the Priv-GPT has it: firmware memory and the
+ * SMMU's Root page (GPI Root), the SMMU's Secure page (GPI Secure).
+ */
+export interface FixedRange {
   readonly base: number;
   readonly size: number;
+  readonly gpi: number;
 }
 
 /** Outcome of an edit: granules whose GPI changed in some view (they need TLBI RPALOS). */
@@ -68,18 +72,18 @@ export class GptViews {
   private tableBytes = 0;
 
   /**
-   * Build the OS-GPT from the ownership table: Root ranges stay Root; granules not owned by the OS
-   * are closed. Returns undefined if the heap cannot hold the tables.
+   * Build the OS-GPT from the ownership table: fixed ranges keep their GPI; granules not owned by
+   * the OS are closed. Returns undefined if the heap cannot hold the tables.
    */
   static build(
     port: PhysPort,
     ownership: OwnershipTable,
     heap: MiniHeap,
     geometry: GptGeometry,
-    rootRanges: readonly RootRange[],
+    fixed: readonly FixedRange[],
   ): GptViews | undefined {
     const views = new GptViews(port, ownership, heap, geometry);
-    return views.init(rootRanges) ? views : undefined;
+    return views.init(fixed) ? views : undefined;
   }
 
   private constructor(port: PhysPort, ownership: OwnershipTable, heap: MiniHeap, geometry: GptGeometry) {
@@ -97,16 +101,16 @@ export class GptViews {
     return this.osL0Pa;
   }
 
-  private init(rootRanges: readonly RootRange[]): boolean {
+  private init(fixed: readonly FixedRange[]): boolean {
     const l0 = this.allocateTable(this.l0Bytes);
     if (l0 === undefined) return false;
     this.osL0Pa = l0;
     for (let i = 0; i < this.l0Entries; i++) if (!this.port.write64(l0 + 8 * i, L0_BLOCK_NS, 0)) return false;
-    for (const range of rootRanges) {
+    for (const range of fixed) {
       for (let pa = range.base; pa < range.base + range.size; pa += 4096) {
         const l1 = this.osRegionTable(this.regionOf(pa));
         if (l1 === undefined) return false;
-        this.writeNibble(l1, pa, Gpi.Root);
+        this.writeNibble(l1, pa, range.gpi);
       }
     }
     for (let i = 0; i < this.ownership.granules; i++) {

@@ -34,7 +34,7 @@ function setup() {
   for (let pa = MINI.base; pa < MINI.base + MINI.size; pa += 4096) own.set(own.indexOf(pa), Owner.Mini, 0);
   const heap = new MiniHeap();
   heap.addRegion(MINI.base, MINI.size);
-  const views = GptViews.build(directPort(memory), own, heap, GEOMETRY, [ROOT])!;
+  const views = GptViews.build(directPort(memory), own, heap, GEOMETRY, [{ ...ROOT, gpi: 0xa }])!;
   expect(views).toBeDefined();
   return { memory, own, heap, views };
 }
