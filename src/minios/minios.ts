@@ -58,7 +58,11 @@ export class MiniOs {
   readonly kernelRoot: number;
   private viewsOrUndefined: GptViews | undefined;
   private readonly machine: Machine;
-  private readonly ports = new Map<number, LinearMapPort>();
+  /**
+   * The one port every mini-OS structure writes through; the gate points it at the PE that entered
+   * (the model runs one PE at a time, so the mini-OS is never on two PEs at once).
+   */
+  private portOrUndefined: LinearMapPort | undefined;
 
   private constructor(machine: Machine, boot: MiniOsBootInfo, params: MiniOsParams, kernelRoot: number) {
     this.machine = machine;
@@ -138,15 +142,11 @@ export class MiniOs {
     pe.msr('SCTLR_EL1', 1, 0);
   }
 
-  /** The linear-map port of a PE (created on first use). */
+  /** The linear-map port, now driving `pe`. */
   portFor(pe: ProcessingElement): LinearMapPort {
-    let port = this.ports.get(pe.id);
-    if (port === undefined) {
-      port = new LinearMapPort(pe, this.params.linearBase);
-      this.ports.set(pe.id, port);
-    }
-    port.pe = pe;
-    return port;
+    this.portOrUndefined ??= new LinearMapPort(pe, this.params.linearBase);
+    this.portOrUndefined.pe = pe;
+    return this.portOrUndefined;
   }
 
   /**
