@@ -110,6 +110,7 @@ function createShim({ minios, pe, port }: CallContext, cid: number): CallOutcome
     nextTid: 1,
     ctr: new Set(),
     pt: new Set(),
+    shimFromOs: new Set(),
   };
   const page = own.paOf(indices[0]!);
   port.write32(page + ShimRecord.magic, SHIM_MAGIC);
@@ -118,13 +119,19 @@ function createShim({ minios, pe, port }: CallContext, cid: number): CallOutcome
   return { result: 0 };
 }
 
-/** rc_destroy_shim(cid): refused while the container is bound or has tasks. */
+/**
+ * rc_destroy_shim(cid): refused while the container is bound, has tasks or still owns CTR/PT
+ * memory (rc_destroy_container first). SHIM granules go back where they came from, scrubbed.
+ */
 function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcome {
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined) return refuse(RcError.ENOENT);
-  if (record.tasks.size > 0 || record.bound) return refuse(RcError.EBUSY);
-  for (const index of record.shim) minios.scrub(port, index);
+  if (record.tasks.size > 0 || record.bound || record.ctr.size > 0 || record.pt.size > 0) return refuse(RcError.EBUSY);
+  const fromOs = [...record.shimFromOs];
+  for (const index of [...record.shim, ...fromOs]) minios.scrub(port, index);
+  if (!minios.transfer(pe, fromOs, Owner.Os, 0)) return refuse(RcError.ENOMEM);
+  record.shimFromOs.clear();
   if (!minios.transfer(pe, record.shim, Owner.Mini, 0)) return refuse(RcError.ENOMEM);
   for (const index of record.shim) minios.heap.freeBlock(minios.ownership.paOf(index), 4096);
   minios.views.dropView(cid);
@@ -230,15 +237,12 @@ function mallocMm({ minios, pe, port }: CallContext, cid: number, pa: number, co
     if (index < 0 || own.kindOf(index) !== Owner.Os) return refuse(RcError.EPERM);
     indices.push(index);
   }
-  const owned = record.ctr.size + record.pt.size + record.shim.length;
+  const owned = record.ctr.size + record.pt.size + record.shim.length + record.shimFromOs.size;
   if (owned + count > minios.params.containerQuota) return refuse(RcError.ENOMEM);
   for (const index of indices) minios.scrub(port, index);
   if (!minios.transfer(pe, indices, kind as Owner, cid)) return refuse(RcError.ENOMEM);
-  const set = kind === MallocKind.Pt ? record.pt : kind === MallocKind.Ctr ? record.ctr : undefined;
-  for (const index of indices) {
-    if (set !== undefined) set.add(index);
-    else record.shim.push(index);
-  }
+  const set = kind === MallocKind.Pt ? record.pt : kind === MallocKind.Ctr ? record.ctr : record.shimFromOs;
+  for (const index of indices) set.add(index);
   return { result: 0 };
 }
 

@@ -35,6 +35,8 @@ export interface ContainerRecord {
   /** Granule indices of CTR(cid) and PT(cid). */
   readonly ctr: Set<number>;
   readonly pt: Set<number>;
+  /** SHIM(cid) granules that rc_malloc_mm took from the OS (they go back to the OS, not the heap). */
+  readonly shimFromOs: Set<number>;
 }
 
 /** Layout of the record page (first SHIM granule), in bytes. */

@@ -79,6 +79,21 @@ describe('rc_destroy_shim', () => {
     }
     expect(p.call(RcCall.DestroyShim, 4)).toBe(RcError.ENOENT);
   });
+
+  it('refuses while the container still owns CTR or PT memory, and returns OS-given SHIM granules to the OS', () => {
+    const p = bootTestPlatform();
+    expect(p.call(RcCall.CreateShim, 6)).toBe(0);
+    expect(p.call(RcCall.MallocMm, 6, OS_POOL[5]!, 1, MallocKind.Ctr)).toBe(0);
+    expect(p.call(RcCall.MallocMm, 6, OS_POOL[6]!, 1, MallocKind.Shim)).toBe(0);
+    expect(p.call(RcCall.DestroyShim, 6)).toBe(RcError.EBUSY);
+    boundContainerAfterShim(p, 6);
+    expect(p.call(RcCall.DestroyContainer, 6)).toBe(0);
+    p.machine.memory.write32(OS_POOL[6]!, 0x5ec2e7);
+    expect(p.call(RcCall.DestroyShim, 6)).toBe(0);
+    expect(p.minios.ownership.kindAt(OS_POOL[6]!)).toBe(Owner.Os);
+    expect(p.machine.memory.read32(OS_POOL[6]!)).toBe(0);
+    expect(openIn(p, p.minios.views.osL0, OS_POOL[6]!)).toBe(true);
+  });
 });
 
 describe('rc_create_container', () => {
