@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `rcontainer` command. Thin: every subcommand calls the library. */
 import { Command, CommanderError } from 'commander';
+import { benchGptScaleCommand } from './bench-gpt-scale.js';
 import { benchHwCommand } from './bench-hw.js';
 import { conformanceCommand } from './conformance.js';
 import { demoCommand } from './demo.js';
@@ -49,6 +50,16 @@ bench
   .option('--runs <n>', 'timed runs per benchmark (median reported)', '7')
   .action((options: { json?: boolean; runs: string }) => {
     exitCode = benchHwCommand(options);
+  });
+
+bench
+  .command('gpt-scale')
+  .description('create N containers with their con-shims and report the GPT memory of all views')
+  .requiredOption('--containers <n>', 'number of containers')
+  .option('--dram-gib <g>', 'GiB of DRAM in the machine', '64')
+  .option('--json', 'print JSON (keys containers, dramBytes, gptBytes, ...)')
+  .action((options: { containers: string; dramGib: string; json?: boolean }) => {
+    exitCode = benchGptScaleCommand(options);
   });
 
 try {

@@ -133,3 +133,35 @@ describe('rcontainer bench hw', () => {
     for (const value of Object.values(result)) expect(value).toBeGreaterThan(0);
   });
 });
+
+describe('rcontainer tcb', () => {
+  it('reports the EL3 service, the mini-OS and EL0 in SLoC next to the paper', () => {
+    const { code, stdout } = run('tcb', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { el3: number; el1: number; el0: number; paper: { el3: number } };
+    expect(report.el3).toBeGreaterThan(50);
+    expect(report.el3).toBeLessThan(200); // the EL3 part stays small
+    expect(report.el1).toBeGreaterThan(report.el3);
+    expect(report.el0).toBe(0);
+    expect(report.paper).toEqual({ el3: 130, el1: 2384, el0: 133 });
+  });
+});
+
+describe('rcontainer bench gpt-scale', () => {
+  it('creates the containers and reports GPT bytes', () => {
+    const { code, stdout } = run('bench', 'gpt-scale', '--containers', '20', '--dram-gib', '4', '--json');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as { containers: number; dramBytes: number; gptBytes: number; gptBytesPerContainer: number };
+    expect(result.containers).toBe(20);
+    expect(result.dramBytes).toBe(4 * 2 ** 30);
+    expect(result.gptBytes).toBeGreaterThan(0);
+    // A container costs its L0 table and one 128 KiB L1 table, not a copy of the whole GPT.
+    expect(result.gptBytesPerContainer).toBeLessThanOrEqual(4096 + 131072);
+  });
+
+  it('rejects a bad container count', () => {
+    const { code, stderr } = run('bench', 'gpt-scale', '--containers', 'lots');
+    expect(code).toBe(2);
+    expect(stderr).toContain('--containers takes a whole number');
+  });
+});
