@@ -10,6 +10,8 @@ import { SHIM_MAGIC, ShimRecord, type ContainerRecord, type TaskRecord } from '.
 import { SPSR_EL0 } from './el3.js';
 import type { MiniOs } from './minios.js';
 import type { LinearMapPort } from './port.js';
+import { IO_CALLS, forgetIo } from './calls-io.js';
+import { MEMORY_CALLS, forgetMemory } from './calls-memory.js';
 
 /** Who is calling and through what. */
 export interface CallContext {
@@ -26,16 +28,21 @@ export interface CallOutcome {
   readonly leaveTo?: { view: number; pc: number; spsr: number };
 }
 
+/** A call handler: the context and the six argument registers x2..x7 (already copied). */
+export type CallHandler = (context: CallContext, args: readonly number[]) => CallOutcome;
+
 const MAX_MALLOC_GRANULES = 1 << 16;
 const MAX_CONFIG_BYTES = 1 << 16;
 const MAX_IMAGE_BINARIES = 4096;
 const TASK_SLOTS = (4096 - ShimRecord.tasks) / ShimRecord.taskSlotBytes;
 
-function refuse(result: RcError): CallOutcome {
+/** A refusal. */
+export function refuse(result: RcError): CallOutcome {
   return { result };
 }
 
-function isCid(value: number): boolean {
+/** A container id in range. */
+export function isCid(value: number): boolean {
   return Number.isSafeInteger(value) && value >= 1 && value <= MAX_CONTAINER_ID;
 }
 
@@ -64,9 +71,17 @@ export function dispatchCall(context: CallContext, call: number, args: readonly 
     case RcCall.SwitchToMiniOs:
       // Entering is the whole effect: the gate always lands on the mini-OS's fixed entry.
       return { result: 0 };
-    default:
-      return refuse(RcError.EINVAL);
+    default: {
+      const handler = MEMORY_CALLS[call] ?? IO_CALLS[call];
+      return handler === undefined ? refuse(RcError.EINVAL) : handler(context, args);
+    }
   }
+}
+
+/** Drop every per-container record the call modules keep (the container's shim is going away). */
+function forgetContainer(cid: number): void {
+  forgetMemory(cid);
+  forgetIo(cid);
 }
 
 /** rc_create_shim(cid): SHIM(c) from MINI memory, shim-GPT(c), the shim record. */
@@ -136,6 +151,7 @@ function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcom
   for (const index of record.shim) minios.heap.freeBlock(minios.ownership.paOf(index), 4096);
   minios.views.dropView(cid);
   minios.containers.delete(cid);
+  forgetContainer(cid);
   return { result: 0 };
 }
 
@@ -144,7 +160,7 @@ function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcom
  * entirely OS-owned DRAM (so the kernel cannot make the mini-OS read its own or a container's
  * memory for it).
  */
-function copyFromOs(minios: MiniOs, port: LinearMapPort, pa: number, length: number): Uint8Array | undefined {
+export function copyFromOs(minios: MiniOs, port: LinearMapPort, pa: number, length: number): Uint8Array | undefined {
   if (!Number.isSafeInteger(pa) || !Number.isSafeInteger(length) || pa < 0 || length < 0 || pa + length > 2 ** 52) {
     return undefined;
   }
