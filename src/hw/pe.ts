@@ -109,6 +109,8 @@ export class ProcessingElement {
   halted: string | undefined;
   /** ESR of the most recent exception an access raised (kept for an access abandoned after retries). */
   private lastTakenEsr = 0;
+  /** Sensitive EL1 registers and the GPT under which EL1 may write them (deprivilegeEl1). */
+  private el1Guard: { registers: ReadonlySet<SysRegName>; privilegedGptBase: number } | undefined;
 
   private readonly memory: PhysicalMemory;
   private readonly walker: Stage1Walker;
@@ -207,9 +209,32 @@ export class ProcessingElement {
       this.undefinedInstruction();
       return false;
     }
+    if (this.el === 1 && this.el1Guard !== undefined && this.el1Guard.registers.has(name) && !this.el1GuardOpen()) {
+      // A deprivileged EL1 write: not performed, reported as a trapped MSR (EC 0x18) at EL1, whose
+      // vectors belong to the mini-OS (DESIGN.md §1 "Deprivileged kernel").
+      this.lastFault = esr(Ec.SysRegTrap, 0);
+      this.exception(1, this.lastFault, this.pc);
+      return false;
+    }
     this.charge(Ev.SysRegWrite);
     this.writeSysReg(name, low, high);
     return true;
+  }
+
+  /**
+   * Deprivilege EL1 for `registers`: from now on an EL1 write to one of them is honoured only while
+   * GPTBR_EL3 holds `privilegedGptBase` (the Priv-GPT, under which only the mini-OS runs); any
+   * other attempt traps. SIMPLIFICATION (DESIGN.md §1): a real system gets this by verifying at boot
+   * that kernel text holds no such MSR and enforcing W^X; the model checks the write itself.
+   * Configured once by platform boot code; there is no way to turn it off.
+   */
+  deprivilegeEl1(registers: readonly SysRegName[], privilegedGptBase: number): void {
+    if (this.el1Guard !== undefined) return;
+    this.el1Guard = { registers: new Set(registers), privilegedGptBase };
+  }
+
+  private el1GuardOpen(): boolean {
+    return this.regs.number('GPTBR_EL3') * 4096 === this.el1Guard!.privilegedGptBase;
   }
 
   /** MSR with a number value (addresses: VBAR, ELR, TTBR without ASID...). */

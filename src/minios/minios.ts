@@ -82,6 +82,11 @@ export class MiniOs {
     return this.params.linearBase + this.boot.miniRegion.base + MiniCode.gate;
   }
 
+  /** VA of the mini-OS's vector table (installed only while it runs). */
+  get vectorsVa(): number {
+    return this.params.linearBase + this.boot.miniRegion.base + MiniCode.vectors;
+  }
+
   /** PA of the gate entry. */
   get entryPa(): number {
     return this.boot.miniRegion.base + MiniCode.gate;
@@ -131,6 +136,13 @@ export class MiniOs {
     // Devices see what the OS sees: DMA is checked against the OS-GPT from now on.
     if (setDmaGpt(pe, views.osL0) !== 0) throw new Error('mini-OS boot: EL3 refused RC_SET_DMA_GPT');
     machine.code.register(minios.entryPa, 'minios-gate', (p) => minios.gate(p));
+    // A synchronous exception inside the mini-OS is a mini-OS bug: stop the PE rather than
+    // continue in an unknown state (fail-stop; no kernel code ever handles it).
+    for (const offset of [0x200, 0x280, 0x400, 0x480]) {
+      machine.code.register(region.base + MiniCode.vectors + offset, `minios-vector+0x${offset.toString(16)}`, (p) => {
+        p.halted = `mini-OS exception: ESR_EL1 0x${p.regs.low('ESR_EL1').toString(16)}, FAR_EL1 0x${p.regs.number('FAR_EL1').toString(16)}`;
+      });
+    }
     return minios;
   }
 
@@ -163,6 +175,9 @@ export class MiniOs {
    * before anything is checked.
    */
   private gate(pe: ProcessingElement): void {
+    // Run with the mini-OS's own vectors: no kernel code may run while the Priv-GPT is active.
+    const osVectors = pe.regs.number('VBAR_EL1');
+    pe.msrNumber('VBAR_EL1', this.vectorsVa);
     const callerPc = pe.x[8]!;
     const callerSpsr = pe.x[9]!;
     const callerView = pe.x[10]!;
@@ -173,6 +188,7 @@ export class MiniOs {
     const name = `${call}`;
     this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
     if (outcome.result < 0) this.stats.refusals++;
+    pe.msrNumber('VBAR_EL1', osVectors);
     if (outcome.leaveTo !== undefined) {
       leave(pe, outcome.leaveTo.view, outcome.leaveTo.pc, outcome.leaveTo.spsr, outcome.result);
       return;

@@ -35,6 +35,8 @@ const BOOT_ENTRY_OFFSET = 0x100;
 /** SMMU register pages the Priv-GPT protects (smmu.ts: Secure page +0x8000, Root page +0x20000). */
 const SMMU_SECURE_PAGE_OFFSET = 0x8000;
 const SMMU_ROOT_PAGE_OFFSET = 0x2_0000;
+/** EL1 registers only the mini-OS may write (DESIGN.md §1 "Deprivileged kernel"). */
+export const SENSITIVE_EL1_REGISTERS = ['VBAR_EL1', 'TTBR0_EL1', 'TTBR1_EL1', 'TCR_EL1', 'SCTLR_EL1', 'MAIR_EL1'] as const;
 /** GPCCR_EL3.PPS → protected size in bits. */
 const PPS_BITS = [32, 36, 40, 42, 44, 48, 52];
 
@@ -74,6 +76,7 @@ export function bootPlatform(machine: Machine, options: PlatformOptions): Platfo
     run: false,
   });
   booted.firmware = firmware;
+  for (const pe of machine.pes) pe.deprivilegeEl1(SENSITIVE_EL1_REGISTERS, firmware.privGptBase);
   for (const pe of machine.pes) pe.call(pe.pc);
   const ready = minios!;
   const kernelEntry = firmware.layout.kernel.base;
