@@ -40,3 +40,34 @@ describe('deprivileged EL1', () => {
     expect(p.pe.stats().sysRegWrites).toBeGreaterThan(0);
   });
 });
+
+describe('mixed page table', () => {
+  it("the kernel's walk of the mini-OS linear map takes a GPF on the walk under the OS-GPT", async () => {
+    const { Access, MmuFault, TranslationResult } = await import('../../src/hw/mmu.js');
+    const p = bootTestPlatform();
+    const out = new TranslationResult();
+    const va = p.minios.params.linearBase + p.minios.boot.miniRegion.base;
+    p.pe.probe(va, 1, Access.Read, out);
+    expect(out.fault).toBe(MmuFault.Gpc);
+    expect(out.s1ptw).toBe(true);
+    expect(out.level).toBe(1); // the L0 entry in the kernel's root (PT(os)) is readable; the L1 table is MINI
+    // The same walk under the Priv-GPT (the mini-OS) reaches the page.
+    const priv = p.firmware.privGptBase;
+    const saved = p.pe.regs.pair('GPTBR_EL3');
+    p.pe.setSysRegRaw('GPTBR_EL3', priv / 4096, 0);
+    p.pe.invalidateGptInfoAll(); // what EL3's switch does: cached GPT information of the old view goes
+    p.pe.probe(va, 1, Access.Read, out);
+    expect(out.fault).toBe(MmuFault.None);
+    expect(out.pa).toBe(p.minios.boot.miniRegion.base);
+    p.pe.setSysRegRaw('GPTBR_EL3', ...saved);
+    p.pe.invalidateGptInfoAll();
+  });
+
+  it('the gate entry cannot be fetched from the OS context', async () => {
+    const { Access, MmuFault, TranslationResult } = await import('../../src/hw/mmu.js');
+    const p = bootTestPlatform();
+    const out = new TranslationResult();
+    p.pe.probe(p.minios.entryVa, 1, Access.Fetch, out);
+    expect(out.fault).toBe(MmuFault.Gpc);
+  });
+});
