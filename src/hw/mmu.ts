@@ -113,7 +113,7 @@ export class Stage1Walker {
     out.global = true;
     out.sizeShift = 12;
     if (!regime.mmuEnabled) {
-      this.flat(regime, gpc, state, va, el, access, out);
+      this.flat(regime, gpc, state, va, out);
       return;
     }
     const upper = va < 0;
@@ -191,17 +191,7 @@ export class Stage1Walker {
   }
 
   /** MMU off: VA = PA in the state's own PAS, every permission (SCTLR_ELx.M = 0). */
-  private flat(
-    regime: Regime,
-    gpc: GranuleProtectionCheck,
-    state: Pas,
-    va: number,
-    el: number,
-    access: Access,
-    out: TranslationResult,
-  ): void {
-    void el;
-    void access;
+  private flat(regime: Regime, gpc: GranuleProtectionCheck, state: Pas, va: number, out: TranslationResult): void {
     // With stage 1 disabled the VA is checked against the implemented PA size, not TCR_ELx.{IPS,PS}
     // (AArch64.S1DisabledOutput; QEMU get_phys_addr_disabled).
     if (va < 0 || va >= POW2[regime.paRangeBits]!) return fail(out, MmuFault.AddressSize, 0);
