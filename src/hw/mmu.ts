@@ -10,6 +10,7 @@ import { GPC_OK, type GranuleProtectionCheck } from './gpc.js';
 import type { PhysicalMemory } from './memory.js';
 import { Pas } from './pas.js';
 import type { Regime } from './regime.js';
+import type { WalkCache } from './walk-cache.js';
 
 /** Kind of memory access. */
 export const Access = { Read: 0, Write: 1, Fetch: 2 } as const;
@@ -95,7 +96,8 @@ export class Stage1Walker {
 
   /**
    * Translate `va` for `access` at `el` under `regime` for a PE in security state `state`,
-   * GPC-checking every fetch with `gpc`. The result goes to `out`.
+   * GPC-checking every fetch with `gpc`. The result goes to `out`. With a walk cache (and the tags
+   * its entries must match), a walk of a 2 MiB region seen before starts at level 3.
    */
   translate(
     regime: Regime,
@@ -105,6 +107,9 @@ export class Stage1Walker {
     el: number,
     access: Access,
     out: TranslationResult,
+    cache?: WalkCache,
+    cacheRegime = 0,
+    cacheGptTag = 0,
   ): void {
     out.fault = MmuFault.None;
     out.gpc = GPC_OK;
@@ -136,7 +141,17 @@ export class Stage1Walker {
     const outputLimit = POW2[regime.outputBits]!;
     let table = range.tableBase;
     let tableAttrs = 0; // accumulated bits [63:59] of table descriptors, in high-word positions
-    for (let level = range.startLevel; level <= 3; level++) {
+    let level = range.startLevel;
+    if (cache !== undefined) {
+      const cached = cache.lookup(va, range.tableBase, cacheRegime, cacheGptTag);
+      if (cached >= 0) {
+        table = cached;
+        tableAttrs = cache.hitAttrs;
+        walkPas = cache.hitWalkPas as Pas;
+        level = 3;
+      }
+    }
+    for (; level <= 3; level++) {
       const shift = 39 - 9 * level;
       const span = POW2[shift]!;
       const inverseSpan = INV_POW2[shift]!;
@@ -167,6 +182,9 @@ export class Stage1Walker {
         tableAttrs |= high & (range.hierarchicalDisabled ? 0x8000_0000 : 0xf800_0000);
         if (state === Pas.Secure && (high & 0x8000_0000) !== 0) walkPas = Pas.NonSecure;
         table = address;
+        if (level === 2 && cache !== undefined) {
+          cache.fill(va, range.tableBase, cacheRegime, cacheGptTag, table, tableAttrs, walkPas);
+        }
         continue;
       }
       // Block at level 0 (4 KB, DS = 0) and a level-3 entry with bits 01 → Translation fault.

@@ -26,6 +26,7 @@ import { Pas } from './pas.js';
 import { decodeEl10, decodeEl3, type Regime } from './regime.js';
 import { isSysRegName, SCR, SYSREG_MIN_EL, SysRegFile, type SysRegName } from './sysregs.js';
 import { GLOBAL_ASID, Tlb } from './tlb.js';
+import { WalkCache } from './walk-cache.js';
 
 /** Parameters of a PE. */
 export interface PeParams {
@@ -92,6 +93,8 @@ export class ProcessingElement {
   readonly x = new Float64Array(31);
   readonly gpc: GranuleProtectionCheck;
   readonly tlb: Tlb;
+  /** Cached level-2 table descriptors of recent walks (walk-cache.ts). */
+  readonly walkCache = new WalkCache(256);
   /** Simulated cycles on this PE. */
   cycles = 0;
   /** Event counters, indexed by cost.ts `Ev`. */
@@ -359,7 +362,7 @@ export class ProcessingElement {
     this.charge(Ev.TlbMiss);
     const regime = this.el === 3 ? this.el3 : this.el10;
     const gptReadsBefore = this.gpc.tableReads;
-    this.walker.translate(regime, this.gpc, this.securityState, va, this.el, access, out);
+    this.walker.translate(regime, this.gpc, this.securityState, va, this.el, access, out, this.walkCache, this.regimeTag, this.gptTag);
     this.charge(Ev.WalkRead, out.walkReads);
     this.charge(Ev.GptRead, this.gpc.tableReads - gptReadsBefore);
     if (out.fault !== MmuFault.None) return 0;
@@ -729,14 +732,18 @@ export class ProcessingElement {
       case 'VAE1':
         this.charge(Ev.TlbiVa);
         this.tlb.invalidateVa(operand, this.regimeTagFor(1), asid ?? this.el10.asid);
+        this.walkCache.invalidateVa(operand, this.regimeTagFor(1));
         break;
       case 'VAAE1':
         this.charge(Ev.TlbiVa);
         this.tlb.invalidateVa(operand, this.regimeTagFor(1), undefined);
+        this.walkCache.invalidateVa(operand, this.regimeTagFor(1));
         break;
       case 'ASIDE1':
         this.charge(Ev.TlbiAsid);
         this.tlb.invalidateAsid(operand, this.regimeTagFor(1));
+        // Walk-cache entries are tagged by root table, not ASID: drop the regime's entries.
+        this.walkCache.invalidateRegime(this.regimeTagFor(1));
         break;
       case 'VMALLE1':
         this.invalidateRegime(this.regimeTagFor(1));
@@ -774,6 +781,7 @@ export class ProcessingElement {
     this.charge(Ev.TlbiPaall);
     this.tlb.invalidateAll();
     this.gpc.invalidateAll();
+    this.walkCache.invalidateAll();
   }
 
   /** Local effect of TLBI RPALOS/RPAOS over [base, base + size). */
@@ -781,12 +789,15 @@ export class ProcessingElement {
     this.charge(Ev.TlbiRpa);
     this.tlb.invalidatePaRange(base, size);
     this.gpc.invalidateRange(base, size);
+    // The skipped descriptor fetches' GPC outcomes are cached in walk entries too.
+    this.walkCache.invalidateAll();
   }
 
   /** Local effect of TLBI VMALLE1(IS)/ALLE3 for one regime. */
   invalidateRegime(regime: number): void {
     this.charge(Ev.TlbiAll);
     this.tlb.invalidateAll(regime);
+    this.walkCache.invalidateRegime(regime);
   }
 
   /**
