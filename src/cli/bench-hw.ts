@@ -15,6 +15,7 @@ export function benchHwCommand(options: { json?: boolean; runs: string }): numbe
     ['raw random Uint32Array read (256 MiB)', result.rawReadNs, 'host floor'],
     ['TLB-hit load (load32)', result.tlbHitLoadNs, `${(result.tlbHitLoadNs / result.rawReadNs).toFixed(2)}x raw (goal <= 3x)`],
     ['TLB-miss load (4-level walk + GPC on each fetch)', result.tlbMissLoadNs, 'goal <= 25 ns'],
+    ['TLB-miss load, level-3 table in the walk cache', result.tlbMissWalkCachedNs, ''],
     ['GPT lookup (GPC check, 64 GiB, 4 KiB granules)', result.gpcLookupNs, ''],
     ['TLBI PAALL (1,024-entry TLB)', result.tlbiPaallNs, ''],
   ];

@@ -129,7 +129,7 @@ describe('rcontainer bench hw', () => {
     const { code, stdout } = run('bench', 'hw', '--json', '--runs', '1');
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as Record<string, number>;
-    expect(Object.keys(result).sort()).toEqual(['gpcLookupNs', 'rawReadNs', 'tlbHitLoadNs', 'tlbMissLoadNs', 'tlbiPaallNs']);
+    expect(Object.keys(result).sort()).toEqual(['gpcLookupNs', 'rawReadNs', 'tlbHitLoadNs', 'tlbMissLoadNs', 'tlbMissWalkCachedNs', 'tlbiPaallNs']);
     for (const value of Object.values(result)) expect(value).toBeGreaterThan(0);
   });
 });

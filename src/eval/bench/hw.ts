@@ -5,8 +5,10 @@
  *
  * - rawReadNs: a random read of a 256 MiB Uint32Array (costs.md A4.2 i-a), the host's floor.
  * - tlbHitLoadNs: ProcessingElement.load32 on pages already in the TLB (512 pages, 1,024 entries).
- * - tlbMissLoadNs: load32 that always misses (every VA maps to the same TLB index), so each one
- *   walks four levels with a GPC on each descriptor fetch and on the output.
+ * - tlbMissLoadNs: load32 that always misses the TLB and the walk cache (pages 2 MiB apart), so each
+ *   one walks four levels with a GPC on each descriptor fetch and on the output.
+ * - tlbMissWalkCachedNs: load32 that misses the TLB but finds its level-3 table in the walk cache
+ *   (a sweep over consecutive pages), the common case of a TLB capacity miss.
  * - gpcLookupNs: GranuleProtectionCheck.check of random PAs over a 64 GiB DRAM with 4 KiB granules.
  * - tlbiPaallNs: TLBI PAALL at EL3 on a 1,024-entry TLB.
  */
@@ -20,6 +22,7 @@ export interface HwBenchResult {
   rawReadNs: number;
   tlbHitLoadNs: number;
   tlbMissLoadNs: number;
+  tlbMissWalkCachedNs: number;
   gpcLookupNs: number;
   tlbiPaallNs: number;
 }
@@ -119,18 +122,30 @@ export function runHwBench(options: HwBenchOptions): HwBenchResult {
     return sum;
   });
 
-  // TLB misses: a sweep over 2,048 consecutive pages with a 1,024-entry direct-mapped TLB, so every
-  // load finds its entry evicted by the page 1,024 before it and walks (four levels, GPC on every
-  // descriptor fetch and on the output; the data page's GPT entry is never cached either).
-  const missPages = 2048;
-  const missBase = 0x20_0000_0000;
-  for (let p = 0; p < missPages; p++) tables.map(missBase + p * 4096, dataBase + 2 ** 30 + p * 4096, { ap: 0 });
+  // Full misses: 1,024 pages 2 MiB apart (each with its own level-3 table). They share two TLB
+  // indices and overflow the 256-entry walk cache, so every load walks all four levels with a GPC
+  // on every descriptor fetch and on the output.
   const missOps = ops / 4;
-  const missVa = new Float64Array(missOps);
-  for (let i = 0; i < missOps; i++) missVa[i] = missBase + (i % missPages) * 4096;
+  const fullBase = 0x20_0000_0000;
+  for (let p = 0; p < 1024; p++) tables.map(fullBase + p * 2 ** 21, dataBase + 2 ** 30 + p * 4096, { ap: 0 });
+  const fullVa = new Float64Array(missOps);
+  for (let i = 0; i < missOps; i++) fullVa[i] = fullBase + (i % 1024) * 2 ** 21;
   const tlbMissLoadNs = measure(options, missOps, () => {
     let sum = 0;
-    for (let i = 0; i < missOps; i++) sum = (sum + pe.load32(missVa[i]!)) | 0;
+    for (let i = 0; i < missOps; i++) sum = (sum + pe.load32(fullVa[i]!)) | 0;
+    return sum;
+  });
+
+  // TLB capacity misses: a sweep over 2,048 consecutive pages with a 1,024-entry direct-mapped TLB:
+  // every load finds its entry evicted, but its level-3 table is in the walk cache.
+  const sweepPages = 2048;
+  const sweepBase = 0x30_0000_0000;
+  for (let p = 0; p < sweepPages; p++) tables.map(sweepBase + p * 4096, dataBase + 2 ** 31 + p * 4096, { ap: 0 });
+  const sweepVa = new Float64Array(missOps);
+  for (let i = 0; i < missOps; i++) sweepVa[i] = sweepBase + (i % sweepPages) * 4096;
+  const tlbMissWalkCachedNs = measure(options, missOps, () => {
+    let sum = 0;
+    for (let i = 0; i < missOps; i++) sum = (sum + pe.load32(sweepVa[i]!)) | 0;
     return sum;
   });
 
@@ -152,5 +167,5 @@ export function runHwBench(options: HwBenchOptions): HwBenchResult {
     return tlbiOps;
   });
 
-  return { rawReadNs, tlbHitLoadNs, tlbMissLoadNs, gpcLookupNs, tlbiPaallNs };
+  return { rawReadNs, tlbHitLoadNs, tlbMissLoadNs, tlbMissWalkCachedNs, gpcLookupNs, tlbiPaallNs };
 }
