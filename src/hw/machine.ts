@@ -154,6 +154,12 @@ export class Machine {
       tlbiVmallIs: (regime) => {
         for (const pe of this.pes) pe.invalidateRegime(regime);
       },
+      tlbiVaIs: (va, regime, asid) => {
+        for (const pe of this.pes) pe.invalidateVa(va, regime, asid);
+      },
+      tlbiAsidIs: (asid, regime) => {
+        for (const pe of this.pes) pe.invalidateAsid(asid, regime);
+      },
     };
     for (let id = 0; id < this.params.pes; id++) {
       this.pes.push(

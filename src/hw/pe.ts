@@ -48,6 +48,10 @@ export interface PeBus {
   tlbiRpaOs(base: number, size: number): void;
   /** Broadcast TLBI VMALLE1IS (all EL1&0 entries of `regime`) to every PE. */
   tlbiVmallIs(regime: number): void;
+  /** Broadcast TLBI VAE1IS (`asid` given) or VAAE1IS (undefined) to every PE. */
+  tlbiVaIs(va: number, regime: number, asid: number | undefined): void;
+  /** Broadcast TLBI ASIDE1IS to every PE. */
+  tlbiAsidIs(asid: number, regime: number): void;
 }
 
 /** TLBI operations the PE implements (operand meaning in {@link ProcessingElement.tlbi}). */
@@ -59,6 +63,9 @@ export type TlbiOp =
   | 'VAE1'
   | 'VAAE1'
   | 'ASIDE1'
+  | 'VAE1IS'
+  | 'VAAE1IS'
+  | 'ASIDE1IS'
   | 'VMALLE1'
   | 'VMALLE1IS'
   | 'ALLE3';
@@ -730,20 +737,22 @@ export class ProcessingElement {
         break;
       }
       case 'VAE1':
-        this.charge(Ev.TlbiVa);
-        this.tlb.invalidateVa(operand, this.regimeTagFor(1), asid ?? this.el10.asid);
-        this.walkCache.invalidateVa(operand, this.regimeTagFor(1));
+        this.invalidateVa(operand, this.regimeTagFor(1), asid ?? this.el10.asid);
         break;
       case 'VAAE1':
-        this.charge(Ev.TlbiVa);
-        this.tlb.invalidateVa(operand, this.regimeTagFor(1), undefined);
-        this.walkCache.invalidateVa(operand, this.regimeTagFor(1));
+        this.invalidateVa(operand, this.regimeTagFor(1), undefined);
         break;
       case 'ASIDE1':
-        this.charge(Ev.TlbiAsid);
-        this.tlb.invalidateAsid(operand, this.regimeTagFor(1));
-        // Walk-cache entries are tagged by root table, not ASID: drop the regime's entries.
-        this.walkCache.invalidateRegime(this.regimeTagFor(1));
+        this.invalidateAsid(operand, this.regimeTagFor(1));
+        break;
+      case 'VAE1IS':
+        this.bus.tlbiVaIs(operand, this.regimeTagFor(1), asid ?? this.el10.asid);
+        break;
+      case 'VAAE1IS':
+        this.bus.tlbiVaIs(operand, this.regimeTagFor(1), undefined);
+        break;
+      case 'ASIDE1IS':
+        this.bus.tlbiAsidIs(operand, this.regimeTagFor(1));
         break;
       case 'VMALLE1':
         this.invalidateRegime(this.regimeTagFor(1));
@@ -791,6 +800,21 @@ export class ProcessingElement {
     this.gpc.invalidateRange(base, size);
     // The skipped descriptor fetches' GPC outcomes are cached in walk entries too.
     this.walkCache.invalidateAll();
+  }
+
+  /** Local effect of TLBI VAE1(IS) (`asid` given) or VAAE1(IS): the VA's entries and cached walk. */
+  invalidateVa(va: number, regime: number, asid: number | undefined): void {
+    this.charge(Ev.TlbiVa);
+    this.tlb.invalidateVa(va, regime, asid);
+    this.walkCache.invalidateVa(va, regime);
+  }
+
+  /** Local effect of TLBI ASIDE1(IS). */
+  invalidateAsid(asid: number, regime: number): void {
+    this.charge(Ev.TlbiAsid);
+    this.tlb.invalidateAsid(asid, regime);
+    // Walk-cache entries are tagged by root table, not ASID: drop the regime's entries.
+    this.walkCache.invalidateRegime(regime);
   }
 
   /** Local effect of TLBI VMALLE1(IS)/ALLE3 for one regime. */
@@ -922,6 +946,9 @@ export const TLBI_OPS: readonly TlbiOp[] = [
   'VAE1',
   'VAAE1',
   'ASIDE1',
+  'VAE1IS',
+  'VAAE1IS',
+  'ASIDE1IS',
   'VMALLE1',
   'VMALLE1IS',
   'ALLE3',

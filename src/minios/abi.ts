@@ -1,7 +1,7 @@
 /**
  * The mini-OS's only public face (DESIGN.md §2): call numbers, register conventions, argument
- * layouts, owner kinds and error codes of the 16 RContainer calls (spec/rcontainer.md). The
- * kernel imports nothing else from src/minios.
+ * layouts, owner kinds and error codes of the 16 RContainer calls (spec/rcontainer.md) and of the
+ * rcontainer extensions (calls 17 and up). The kernel imports nothing else from src/minios.
  *
  * Calling convention (a gate through EL3, DESIGN.md §4 "rc_* call"): the kernel, at EL1, executes
  * `SMC #0` with x0 = RC_ENTER_MINIOS (the firmware's SiP function id), x1 = the call number and
@@ -13,7 +13,7 @@
 /** SMCCC function id of the gate into the mini-OS (firmware RC service, SiP range). */
 export const RC_ENTER_MINIOS = 0xc200_0101;
 
-/** The 16 calls. */
+/** The 16 calls of the paper, then the rcontainer extensions (17 and up). */
 export const RcCall = {
   CreateShim: 1,
   DestroyShim: 2,
@@ -31,6 +31,11 @@ export const RcCall = {
   TaskExit: 14,
   SwitchToDepriv: 15,
   SwitchToMiniOs: 16,
+  // rcontainer extensions beyond the paper's 16 calls (DESIGN.md §4 "I/O", §5 "launch integrity").
+  SealBlock: 17,
+  OpenBlock: 18,
+  Attest: 19,
+  StorageAttach: 20,
 } as const;
 /** A call number. */
 export type RcCall = (typeof RcCall)[keyof typeof RcCall];
@@ -53,6 +58,10 @@ export const RC_CALL_NAMES: Readonly<Record<number, string>> = {
   14: 'rc_task_exit',
   15: 'rc_switch_to_depriv',
   16: 'rc_switch_to_miniOS',
+  17: 'rc_seal_block',
+  18: 'rc_open_block',
+  19: 'rc_attest',
+  20: 'rc_storage_attach',
 };
 
 /** Error results (Linux errno values, negated). */
@@ -62,6 +71,18 @@ export const RcError = {
   ENOMEM: -12,
   EBUSY: -16,
   EINVAL: -22,
+  /** Output buffer too small (rc_attest). */
+  ENOSPC: -28,
+  /** The channel direction was closed with FIN (rc_ipc_out). */
+  EPIPE: -32,
+  /** A frame or block that is not genuine: tampered, forged, malformed, misdirected (crypto refusal). */
+  EBADMSG: -74,
+  /** A frame ahead of the expected sequence number: an earlier one was dropped or reordered. */
+  EPROTO: -71,
+  /** A counter is used up (a channel's sequence numbers, a block's versions). */
+  EOVERFLOW: -75,
+  /** A genuine but stale frame or block: replay or rollback. */
+  ESTALE: -116,
 } as const;
 /** An error result. */
 export type RcError = (typeof RcError)[keyof typeof RcError];
@@ -108,5 +129,201 @@ export type ExecPolicy = (typeof ExecPolicy)[keyof typeof ExecPolicy];
 /** rc_set_pte `space`: the kernel's own tables, or a container's task address space. */
 export const PteSpace = { Kernel: 0 } as const;
 
+/*
+ * Argument registers of the memory calls and of the address-space part of the task calls
+ * (x2, x3, ... in the order written). Every value is a 64-bit register read as a number; a VA is
+ * its two's-complement value (negative = a TTBR1 address), a descriptor travels as two u32 halves.
+ *
+ * rc_set_vma(cid, tid, start, end, prot) → 0
+ *   Register [start, end) as a VMA of the address space of task `tid` of container `cid` (a
+ *   record in SHIM(cid)); with prot = VmaFlag.Remove, unregister exactly that VMA.
+ *   EINVAL: cid out of range; start/end not 4 KiB-aligned integers, start >= end, start < 0 or
+ *           end > USER_VA_LIMIT (kernel or non-canonical VAs); unknown prot bits.
+ *   ENOENT: unknown or unbound container, unknown task, a task without an address space; Remove
+ *           of a VMA that is not registered.
+ *   EPERM:  prot Write together with Exec (W^X); start below VMA_MIN_ADDRESS (reserved).
+ *   EBUSY:  overlap with a VMA of the same address space; Remove while a leaf still maps into it.
+ *   ENOMEM: MAX_VMAS_PER_SPACE reached, or no room for the record in SHIM(cid).
+ *
+ * rc_set_pte(space, tid, va, pteLow, pteHigh, level) → 0
+ *   Write one stage-1 descriptor (VMSAv8-64, 4 KB granule, 48-bit VA; bits [31:0] in pteLow, [63:32]
+ *   in pteHigh) at translation level `level` (0..3) for `va`. space = PteSpace.Kernel (0): the
+ *   kernel's TTBR1 tree, `tid` must be 0 and va in [-2^48, 0). space = cid: the TTBR0 tree of task
+ *   `tid` of container cid, va in [0, USER_VA_LIMIT). `va` must be aligned to the span of the entry
+ *   (512 GiB, 1 GiB, 2 MiB, 4 KiB for levels 0..3); the tables of levels 0..level-1 must already be
+ *   linked. The mini-OS writes the descriptor through its own linear map (break-before-make when a
+ *   valid descriptor changes) and invalidates the VA: TLBI VAE1 with the address space's ASID, or
+ *   TLBI VAAE1 for the kernel.
+ *   Table descriptors (level 0-2, bits[1:0] = 11) link a page: for a container, a PT(cid) page not
+ *   linked anywhere (the mini-OS zeroes it); for the kernel, an OS page outside the kernel image
+ *   that no kernel leaf maps writable (the mini-OS turns it into PT(os) and zeroes it) or an
+ *   unlinked PT(os) page. Bits [11:2] and [58:48] of a table descriptor must be 0; APTable,
+ *   XNTable and PXNTable (bits [63:59]) may only restrict and are accepted. Replacing a table
+ *   descriptor unlinks its table, which must hold no valid entry; an unlinked kernel table returns
+ *   to the OS, an unlinked container table to the container's PT pool, both zeroed.
+ *   Leaves (level 1-2 block, level 3 page): output address below 2^48 and aligned to the span;
+ *   bits [52:48] (OA[51:48], GP, DBM, Contiguous) must be 0. W+X (AP[2] = 0 with UXN = 0 or
+ *   PXN = 0) is refused everywhere. A container leaf must be EL0-accessible (AP[1] = 1), non-global
+ *   (nG = 1), PXN = 1, map only CTR(cid) granules or Shared granules open to cid, lie inside one
+ *   VMA of the address space and grant no more than it (read needs Read, AP[2] = 0 needs Write,
+ *   UXN = 0 needs Exec); it is not executable over a granule a kernel leaf still maps writable. A kernel leaf must be EL1-only (AP[1] = 0) with UXN = 1; it may be
+ *   writable only over OS granules outside the kernel image (or device windows), executable only
+ *   inside the kernel image, and never maps Root memory or a fixed (Root/Secure) range.
+ *   EINVAL: malformed arguments or descriptor, VA outside the space or misaligned, missing table.
+ *   ENOENT: unknown or unbound container, unknown task, task without an address space.
+ *   EPERM:  a policy refusal above; the mini-OS's own linear-map L0 entry; a table the mini-OS did
+ *           not link.
+ *   EBUSY:  replacing a table descriptor whose table still holds valid entries.
+ *   ENOMEM: the page could not be turned into PT(os).
+ *
+ * rc_copy_page(cid, dst, src) → 0
+ *   Copy the 4 KiB granule at PA `src` to PA `dst`. dst must be CTR(cid); src must be CTR(cid), a
+ *   Shared granule open to cid, a SHIM(cid) granule the OS gave with rc_malloc_mm (page cache), or
+ *   OS memory; no container leaf may map dst yet (COW copies and page-ins go into fresh pages).
+ *   EINVAL: misaligned or equal addresses, cid out of range. ENOENT: unknown container.
+ *   EPERM: anything else (another container's memory, MINI, the mini-OS's own SHIM records, PT,
+ *   Root, device memory). EBUSY: dst is mapped by a leaf of the container.
+ *
+ * rc_task_clone(cid, parent, root, flags) → tid
+ *   flags = CloneFlag.Vm: the new task shares the parent's address space (root must be 0).
+ *   Otherwise root = 0: no address space yet; root = PA of a PT(cid) page that is not linked and
+ *   not writable by the kernel: a new address space with that root (zeroed by the mini-OS) and a
+ *   fresh ASID, inheriting copies of the parent's VMAs (fork).
+ * rc_task_exec(cid, tid, digestPa, entryPc, root) → 0
+ *   root as for rc_task_clone (0: the task is left without an address space); the task's previous
+ *   address space is dropped.
+ * rc_task_exit(cid, tid) → 0
+ *   When the last task of an address space goes, the mini-OS scrubs every CTR(cid) granule that
+ *   only this address space mapped, scrubs its table pages (they stay in the container's PT pool)
+ *   and invalidates its ASID (TLBI ASIDE1).
+ */
+
+/** rc_set_vma `prot` bits (the PROT_* values). */
+export const VmaProt = { Read: 1, Write: 2, Exec: 4 } as const;
+/** rc_set_vma `prot` value that removes a VMA instead. */
+export const VmaFlag = { Remove: 0x100 } as const;
+/** rc_task_clone `flags` (the Linux CLONE_VM value). */
+export const CloneFlag = { Vm: 0x100 } as const;
+/** Lowest VA a VMA may start at (pages below are reserved, like Linux's mmap_min_addr). */
+export const VMA_MIN_ADDRESS = 0x1_0000;
+/** End of the TTBR0 (user) range: 48-bit VAs. */
+export const USER_VA_LIMIT = 2 ** 48;
+/** Largest number of VMAs of one address space. */
+export const MAX_VMAS_PER_SPACE = 1024;
+/**
+ * ASIDs the mini-OS gives container address spaces: [base, base + count). The kernel keeps its own
+ * ASIDs (host processes) below `base`.
+ */
+export const CONTAINER_ASIDS = { base: 0x8000, count: 0x8000 } as const;
+
 /** Largest container id (ids are 1..MAX_CONTAINER_ID; 0 means "the OS"). */
 export const MAX_CONTAINER_ID = 0xffff;
+
+// ------------------------------------------------------------------ I/O and IPC calls
+//
+// Who may call (the gate tells the mini-OS the GPT view the caller ran under, from EL3, so it cannot
+// be forged): a call that moves plaintext into or out of container c's memory, or that gives c's
+// consent, must come from c's context — the kernel serving c under shim-GPT(c) (DESIGN.md §4
+// "Container syscall"); the host endpoint (0) speaks from the OS context (OS-GPT). Anything else is
+// EPERM. Calls that only manage resources (rc_set_iopte, rc_storage_attach, rc_attest, rc_ipc_in)
+// may come from the OS context or the container's own. "OS buffer" below means memory whose every
+// granule is OS-owned DRAM (anything else is EPERM).
+//
+// rc_set_iopte(x2 stream, x3 iova, x4 pa, x5 perms, x6 poolPa, x7 poolCount) → granules consumed
+//   Map (perms = IoPerm.Read or Read|Write) or unmap (perms = 0, pa = 0) the 4 KiB device page at
+//   `iova` of SMMU stream `stream` (0 ≤ stream < min(2^SMMU_IDR1.SIDSIZE, 2^16)). `iova` is page
+//   aligned in [0, 2^48) (the TTB0 range; stream page tables are 48-bit, 4 KiB granule), `pa` a page of
+//   OS-owned DRAM. The mini-OS owns the stream's context descriptor (CD) and translation tables: it
+//   takes them from the OS granules [poolPa, poolPa + 4096 × poolCount) (1 ≤ poolCount ≤ 8 when
+//   tables are needed), scrubs them and makes them PT(os) (readable by the SMMU under the OS-GPT,
+//   read-only to the kernel), and returns how many it took from the start of the pool (0..5). On a
+//   stream's first call the first granule taken is its CD page: the kernel points the STE's
+//   S1ContextPtr at poolPa (Config = stage 1, STRW = NS-EL1) and issues CMD_CFGI_STE. The CD uses
+//   ASID = stream. After replacing or removing a mapping the mini-OS issues CMD_TLBI_NH_VA(ASID, iova)
+//   and CMD_SYNC through the SMMU command queue (EBUSY, nothing changed, when SMMU_CR0.SMMUEN = 1 and
+//   the queue is disabled, full or stopped by an error). Refuses a target that is not OS-owned
+//   (container, shim, PT, PT(os) including the I/O tables themselves, MINI, Root, Shared, MMIO).
+//   The CD and tables stay PT(os) for the rest of the boot (there is no release call yet).
+//
+// rc_ipc_in(x2 cid, x3 tidA, x4 tidB, x5 pa, x6 count) → region id ≥ 1
+//   Register [pa, pa + 4096 × count) (1 ≤ count ≤ 1024 granules of CTR(cid)) as memory shared by
+//   tasks tidA ≠ tidB of container cid, in the I/O record page of SHIM(cid). Refuses a task of
+//   another container (EPERM). rc_ipc_in(cid, 0, regionId) unregisters a region.
+//
+// rc_ipc_out(x2 from, x3 to, x4 control, x5 id, x6 a, x7 b): IPC leaving a container. `from` and
+//   `to` are endpoints: a container id, or 0 for the host (the OS). control = op [7:0] | flags [15:8]
+//   | length [47:16] ({@link ipcOutControl}). Ops ({@link IpcOutOp}):
+//   Offer        (from, to)                        → channel id: `from` consents to a channel to `to`
+//   Accept       (from, to, id)                    → 0: `from` consents to channel `id` offered by `to`
+//   Seal         (from, to, id, srcPa, dstPa), length = payload bytes (≤ IPC_MAX_PAYLOAD), flags
+//                IpcFlag.Fin closes this direction   → frame bytes (IPC_FRAME_OVERHEAD + length).
+//                Plaintext from `from`'s memory (CTR/SHIM/Shared of from; an OS buffer for the host);
+//                the frame goes to the OS buffer at dstPa.
+//   Open         (from, to, id, srcPa, dstPa), length = frame bytes; the caller speaks for `to`, the
+//                receiver                           → payload bytes, + IPC_OPEN_FIN when the frame was
+//                the sender's last. Payload into `to`'s memory (an OS buffer for the host).
+//                Refuses tampering (EBADMSG), replay (ESTALE), reorder or loss (EPROTO), after FIN (EPIPE).
+//   Close        (from, to, id)                     → 0: an end drops the channel (both end states).
+//   ShareOffer   (from, to, 0, pa), length = granules (1..256): container `from` offers its CTR granules
+//                [pa, pa + 4096 × length) to container `to` → share id
+//   ShareAccept  (from, to, id)                     → 0: container `from` consents to share `id` of `to`;
+//                the granules become Owner.Shared: open in both views, closed everywhere else.
+//   Unshare      (from, to, id)                     → 0: either member ends (or withdraws) the share;
+//                the granules return to the offering container.
+//   A channel is usable only after both Offer and Accept (missing consent: EPERM).
+//
+// rc_seal_block(x2 cid, x3 block, x4 srcPa, x5 dstPa) → the block's new version (≥ 1)
+//   Seal the 4 KiB page srcPa of CTR(cid)/SHIM(cid) as the next version of disk block `block` into the
+//   SEALED_BLOCK_BYTES record at the OS buffer dstPa (AES-256-GCM; crypto/storage.ts record format).
+// rc_open_block(x2 cid, x3 block, x4 srcPa, x5 dstPa) → the block's version
+//   Check the record at the OS buffer srcPa (genuine, of this container, block and current version)
+//   and write the plaintext into the page dstPa of CTR(cid)/SHIM(cid). Refuses EBADMSG (tampered,
+//   relocated or corrupt version tree), ESTALE (rollback or replay), ENOENT (block never sealed).
+// rc_storage_attach(x2 cid, x3 blockCount, x4 treePa) → 0
+//   Give container cid a sealed disk of blockCount blocks (1..2^24); its version tree (storage.ts,
+//   storageTreeBytes(blockCount) bytes, checked against the root the mini-OS keeps) lives in the OS
+//   buffer at the page-aligned treePa, which the kernel must leave alone. blockCount = 0 detaches.
+// rc_attest(x2 cid, x3 noncePa, x4 nonceLength, x5 outPa, x6 outLength) → evidence bytes
+//   Write the evidence for bound container cid to the OS buffer outPa: the signed attestation report
+//   (crypto/attestation.ts: boot measurements, image and config digests, exec policy, the 1..64-byte
+//   nonce read from the OS buffer noncePa), then the mini-OS attestation public key (32 bytes) and
+//   the platform token (64 bytes) that binds it to the boot chain. ENOSPC if outLength is too small.
+
+/** rc_set_iopte `perms` bits (0 = unmap). Write-only is not expressible and is refused. */
+export const IoPerm = { Read: 1, Write: 2 } as const;
+
+/** rc_ipc_out operations (control word bits [7:0]). */
+export const IpcOutOp = {
+  Offer: 1,
+  Accept: 2,
+  Seal: 3,
+  Open: 4,
+  Close: 5,
+  ShareOffer: 6,
+  ShareAccept: 7,
+  Unshare: 8,
+} as const;
+/** An rc_ipc_out operation. */
+export type IpcOutOp = (typeof IpcOutOp)[keyof typeof IpcOutOp];
+
+/** rc_ipc_out flags (control word bits [15:8]). */
+export const IpcFlag = { Fin: 1 } as const;
+
+/** The rc_ipc_out control word: op [7:0] | flags [15:8] | length [47:16]. */
+export function ipcOutControl(op: IpcOutOp, length = 0, flags = 0): number {
+  return op + (flags & 0xff) * 2 ** 8 + length * 2 ** 16;
+}
+
+/** Added to rc_ipc_out Open's result when the frame carried FIN. */
+export const IPC_OPEN_FIN = 2 ** 32;
+/** Largest payload of one sealed frame. */
+export const IPC_MAX_PAYLOAD = 65_536;
+/** Bytes a sealed frame adds to its payload (32-byte header, 16-byte tag). */
+export const IPC_FRAME_OVERHEAD = 48;
+/** Bytes of a disk block (plaintext) and of its sealed record. */
+export const STORAGE_BLOCK_BYTES = 4096;
+export const SEALED_BLOCK_BYTES = 4144;
+/** Bytes rc_attest appends to the report: mini-OS public key (32), platform token (64). */
+export const ATTEST_TRAILER_BYTES = 96;
+/** Nonce lengths rc_attest accepts. */
+export const ATTEST_MAX_NONCE_BYTES = 64;

@@ -11,7 +11,17 @@ import { SPSR_EL0 } from './el3.js';
 import type { MiniOs } from './minios.js';
 import type { LinearMapPort } from './port.js';
 import { IO_CALLS, forgetIo } from './calls-io.js';
-import { MEMORY_CALLS, forgetMemory } from './calls-memory.js';
+import {
+  MEMORY_CALLS,
+  TASK_SLOT_SPACE_ID_OFFSET,
+  forgetMemory,
+  kernelWritableMappings,
+  taskAddressSpace,
+  prepareCloneSpace,
+  prepareExecSpace,
+  releaseTaskSpace,
+  taskSpaceId,
+} from './calls-memory.js';
 
 /** Who is calling and through what. */
 export interface CallContext {
@@ -61,9 +71,9 @@ export function dispatchCall(context: CallContext, call: number, args: readonly 
     case RcCall.MallocMm:
       return mallocMm(context, a0, a1, a2, a3);
     case RcCall.TaskClone:
-      return taskClone(context, a0, a1);
+      return taskClone(context, a0, a1, a2, a3);
     case RcCall.TaskExec:
-      return taskExec(context, a0, a1, a2, a3);
+      return taskExec(context, a0, a1, a2, a3, a4);
     case RcCall.TaskExit:
       return taskExit(context, a0, a1);
     case RcCall.SwitchToDepriv:
@@ -79,9 +89,9 @@ export function dispatchCall(context: CallContext, call: number, args: readonly 
 }
 
 /** Drop every per-container record the call modules keep (the container's shim is going away). */
-function forgetContainer(cid: number): void {
+function forgetContainer(minios: MiniOs, cid: number): void {
   forgetMemory(cid);
-  forgetIo(cid);
+  forgetIo(cid, minios);
 }
 
 /** rc_create_shim(cid): SHIM(c) from MINI memory, shim-GPT(c), the shim record. */
@@ -151,7 +161,7 @@ function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcom
   for (const index of record.shim) minios.heap.freeBlock(minios.ownership.paOf(index), 4096);
   minios.views.dropView(cid);
   minios.containers.delete(cid);
-  forgetContainer(cid);
+  forgetContainer(minios, cid);
   return { result: 0 };
 }
 
@@ -251,6 +261,8 @@ function mallocMm({ minios, pe, port }: CallContext, cid: number, pa: number, co
   for (let i = 0; i < count; i++) {
     const index = own.indexOf(pa + i * 4096);
     if (index < 0 || own.kindOf(index) !== Owner.Os) return refuse(RcError.EPERM);
+    // A page the kernel can still write must not become container memory, a page table or shim.
+    if (kernelWritableMappings(minios, pa + i * 4096) > 0) return refuse(RcError.EBUSY);
     indices.push(index);
   }
   const owned = record.ctr.size + record.pt.size + record.shim.length + record.shimFromOs.size;
@@ -272,6 +284,7 @@ function writeTaskSlot(minios: MiniOs, port: LinearMapPort, record: ContainerRec
   port.write32(at + 4, task.parent);
   port.write64(at + 8, task.savedPc % 2 ** 32 >>> 0, Math.floor(task.savedPc / 2 ** 32) >>> 0);
   port.write32(at + 16, task.savedSpsr);
+  port.write32(at + TASK_SLOT_SPACE_ID_OFFSET, taskSpaceId(minios, record, task.tid));
   if (task.binary !== undefined) port.writeBytes(at + 32, Buffer.from(task.binary, 'hex'));
 }
 
@@ -279,14 +292,21 @@ function slotOf(record: ContainerRecord, tid: number): number {
   return [...record.tasks.keys()].indexOf(tid);
 }
 
-/** rc_task_clone(cid, parent): a new task record (parent 0 = the container's first task). */
-function taskClone({ minios, port }: CallContext, cid: number, parent: number): CallOutcome {
+/**
+ * rc_task_clone(cid, parent, root, flags): a new task record (parent 0 = the container's first
+ * task) and its address space: the parent's (flags CloneFlag.Vm), a new one rooted at the PT(c)
+ * page `root` with copies of the parent's VMAs, or none yet (root 0). See abi.ts.
+ */
+function taskClone(context: CallContext, cid: number, parent: number, root: number, flags: number): CallOutcome {
+  const { minios, port } = context;
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined || !record.bound) return refuse(RcError.ENOENT);
   if (parent !== 0 && !record.tasks.has(parent)) return refuse(RcError.EPERM);
   if (parent === 0 && record.tasks.size > 0) return refuse(RcError.EPERM);
   if (record.tasks.size >= TASK_SLOTS) return refuse(RcError.ENOMEM);
+  const attachSpace = prepareCloneSpace(context, record, parent, root, flags);
+  if (typeof attachSpace === 'number') return refuse(attachSpace);
   const tid = record.nextTid++;
   const task: TaskRecord = {
     tid,
@@ -296,15 +316,18 @@ function taskClone({ minios, port }: CallContext, cid: number, parent: number): 
     savedSpsr: SPSR_EL0,
   };
   record.tasks.set(tid, task);
+  attachSpace(tid);
   writeTaskSlot(minios, port, record, slotOf(record, tid), task);
   return { result: tid };
 }
 
 /**
- * rc_task_exec(cid, tid, digestPa, entryPc): check the binary against the exec policy and record
- * the EL0 entry point the task resumes at.
+ * rc_task_exec(cid, tid, digestPa, entryPc, root): check the binary against the exec policy, give
+ * the task a new address space rooted at the PT(c) page `root` (0: none; the old one is dropped)
+ * and record the EL0 entry point the task resumes at.
  */
-function taskExec({ minios, port }: CallContext, cid: number, tid: number, digestPa: number, entryPc: number): CallOutcome {
+function taskExec(context: CallContext, cid: number, tid: number, digestPa: number, entryPc: number, root: number): CallOutcome {
+  const { minios, port } = context;
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   // The entry point must be a user (TTBR0) address.
   if (!Number.isSafeInteger(entryPc) || entryPc < 0 || entryPc >= 2 ** 48) return refuse(RcError.EINVAL);
@@ -318,6 +341,9 @@ function taskExec({ minios, port }: CallContext, cid: number, tid: number, diges
   const allowed =
     record.policy === ExecPolicy.Allow || (record.policy === ExecPolicy.MeasuredOnly && record.measuredBinaries.has(hex));
   if (!allowed) return refuse(RcError.EPERM);
+  const replaceSpace = prepareExecSpace(context, record, tid, root);
+  if (typeof replaceSpace === 'number') return refuse(replaceSpace);
+  replaceSpace();
   task.binary = hex;
   task.savedPc = entryPc;
   task.savedSpsr = SPSR_EL0;
@@ -325,12 +351,17 @@ function taskExec({ minios, port }: CallContext, cid: number, tid: number, diges
   return { result: 0 };
 }
 
-/** rc_task_exit(cid, tid): remove the task record. */
-function taskExit({ minios, port }: CallContext, cid: number, tid: number): CallOutcome {
+/**
+ * rc_task_exit(cid, tid): remove the task record; the last task of an address space takes it down,
+ * scrubbing its private memory and its tables first.
+ */
+function taskExit(context: CallContext, cid: number, tid: number): CallOutcome {
+  const { minios, port } = context;
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined) return refuse(RcError.ENOENT);
   if (!record.tasks.has(tid)) return refuse(RcError.ENOENT);
+  releaseTaskSpace(context, record, tid);
   const slots = [...record.tasks.keys()];
   record.tasks.delete(tid);
   // Compact the slots so that the record page matches the task map.
@@ -342,11 +373,15 @@ function taskExit({ minios, port }: CallContext, cid: number, tid: number): Call
 }
 
 /** rc_switch_to_depriv(cid, tid): leave into task `tid` of container `cid` under shim-GPT(cid). */
-function switchToDepriv({ minios }: CallContext, cid: number, tid: number): CallOutcome {
+function switchToDepriv({ minios, pe }: CallContext, cid: number, tid: number): CallOutcome {
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined || !record.bound) return refuse(RcError.ENOENT);
   const task = record.tasks.get(tid);
   if (task === undefined || task.binary === undefined) return refuse(RcError.EPERM);
+  // The task runs on the address space the mini-OS validated: only the mini-OS writes TTBR0_EL1.
+  const space = taskAddressSpace(minios, cid, tid);
+  if (space === undefined) return refuse(RcError.EPERM);
+  pe.msr('TTBR0_EL1', space.root % 2 ** 32, (Math.floor(space.root / 2 ** 32) | (space.asid << 16)) >>> 0);
   return { result: 0, leaveTo: { view: record.view, pc: task.savedPc, spsr: task.savedSpsr } };
 }

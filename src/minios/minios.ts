@@ -25,6 +25,8 @@ export interface MiniOsBootInfo {
   readonly fixedRanges: readonly FixedRange[];
   /** MINI memory handed to the mini-OS: its code at the start, then its heap. */
   readonly miniRegion: { readonly base: number; readonly size: number };
+  /** The kernel image (text and rodata): never writable by the kernel. */
+  readonly kernelImage: { readonly base: number; readonly size: number };
   /** GPT geometry the firmware programmed in GPCCR_EL3 (PGS must be 4 KiB). */
   readonly geometry: GptGeometry;
   /** L0 base of the Priv-GPT. */
@@ -100,8 +102,8 @@ export class MiniOs {
   static bootOn(machine: Machine, pe: ProcessingElement, boot: MiniOsBootInfo, input: MiniOsParamsInput = {}): MiniOs {
     const params = miniOsParamsSchema.parse(input);
     const region = boot.miniRegion;
-    // The kernel's TTBR1 root is the first OS granule after the MINI region.
-    const kernelRoot = region.base + region.size;
+    // The kernel's TTBR1 root is the first OS granule after the kernel image.
+    const kernelRoot = boot.kernelImage.base + boot.kernelImage.size;
     const minios = new MiniOs(machine, boot, params, kernelRoot);
     const own = minios.ownership;
     for (const range of boot.fixedRanges) {

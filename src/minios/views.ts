@@ -10,6 +10,13 @@
  * divergence). Edits keep every view consistent: a change of a granule's owner rewrites its nibble
  * in the OS-GPT and in each private L1 table of that region.
  *
+ * Shared granules (Owner.Shared, rc_ipc_out with both sides' consent) count as memory of every
+ * member: each member's view has a private L1 table for the region and sees the granule open; the
+ * OS-GPT, and hence every view that follows it there, sees it closed. Protocol: the member set of a
+ * granule is recorded with {@link GptViews.setSharing} only while the granule is not Shared (before
+ * it becomes Shared, and to forget it after it stopped being Shared), so that {@link GptViews.update}
+ * knows both the old and the new members of every change.
+ *
  * SIMPLIFICATION: the mini-OS uses 4 KiB granules (PGS = 0b00) and granule descriptors only (no
  * contiguous descriptors in the views it edits).
  */
@@ -164,7 +171,11 @@ export class GptViews {
     this.containers.delete(cid);
   }
 
-  /** Record that a Shared granule is open to `containers`. Call before {@link update}. */
+  /**
+   * Record the containers a granule is open to while it is Shared. Call while the granule is not
+   * Shared: before the {@link update} that makes it Shared, or (with an empty set) after the one that
+   * ends it.
+   */
   setSharing(index: number, containers: ReadonlySet<number>): void {
     if (containers.size === 0) this.sharedWith.delete(index);
     else this.sharedWith.set(index, containers);
@@ -180,28 +191,43 @@ export class GptViews {
     const region = this.regionOf(pa);
     const kind = this.ownership.kindOf(index);
     const container = this.ownership.containerOf(index);
-    const oldMine = isContainerKind(oldKind) ? oldContainer : 0;
-    const newMine = isContainerKind(kind) ? container : 0;
+    const oldMembers = this.membersOf(oldKind, oldContainer, index);
+    const newMembers = this.membersOf(kind, container, index);
+    const gained = newMembers.filter((cid) => !oldMembers.includes(cid));
+    const lost = oldMembers.filter((cid) => !newMembers.includes(cid));
     // A container gaining a granule in this region needs its private L1 table first.
-    if (newMine !== 0 && newMine !== oldMine && !this.ensurePrivate(newMine, region)) return false;
+    for (const cid of gained) {
+      if (!this.ensurePrivate(cid, region)) {
+        this.dropUnused(gained, region);
+        return false;
+      }
+    }
     const osGpi = this.gpiFor(0, kind, container, index);
     if (osGpi !== this.gpiFor(0, oldKind, oldContainer, index) || this.osL1.has(region)) {
       const osTable = this.osRegionTable(region);
-      if (osTable === undefined) return false;
+      if (osTable === undefined) {
+        this.dropUnused(gained, region);
+        return false;
+      }
       this.writeNibble(osTable, pa, osGpi);
     }
     // Only views whose GPI for this granule changes are written (most views see "closed" both
     // before and after a granule moves between the mini-OS and another container).
     for (const cid of this.privateByRegion.get(region) ?? []) {
       const gpi = this.gpiFor(cid, kind, container, index);
-      if (gpi === this.gpiFor(cid, oldKind, oldContainer, index) && cid !== newMine) continue;
+      if (gpi === this.gpiFor(cid, oldKind, oldContainer, index) && !gained.includes(cid)) continue;
       this.writeNibble(this.containers.get(cid)!.l1.get(region)!, pa, gpi);
     }
-    if (oldMine !== newMine) {
-      if (newMine !== 0) this.countIn(newMine, region, +1);
-      if (oldMine !== 0) this.countIn(oldMine, region, -1);
-    }
+    for (const cid of gained) this.countIn(cid, region, +1);
+    for (const cid of lost) this.countIn(cid, region, -1);
     return true;
+  }
+
+  /** Containers whose view a granule owned by (kind, container) is open in. */
+  private membersOf(kind: Owner, container: number, index: number): number[] {
+    if (isContainerKind(kind)) return container === 0 ? [] : [container];
+    if (kind === Owner.Shared) return [...(this.sharedWith.get(index) ?? [])];
+    return [];
   }
 
   /** GPI of a granule owned by (kind, container) as seen by view `viewer` (0 = OS-GPT). */
@@ -232,7 +258,20 @@ export class GptViews {
       return;
     }
     view.granulesInRegion.delete(region);
-    // The container owns nothing here any more: share the OS-GPT's table again.
+    this.dropPrivate(cid, region);
+  }
+
+  /** After a failed edit: drop private tables that `cids` got for `region` but hold nothing in. */
+  private dropUnused(cids: readonly number[], region: number): void {
+    for (const cid of cids) {
+      if ((this.containers.get(cid)?.granulesInRegion.get(region) ?? 0) === 0) this.dropPrivate(cid, region);
+    }
+  }
+
+  /** The container owns nothing in `region` any more: share the OS-GPT's table again. */
+  private dropPrivate(cid: number, region: number): void {
+    const view = this.containers.get(cid);
+    if (view === undefined) return;
     const l1 = view.l1.get(region);
     if (l1 === undefined) return;
     const osTable = this.osL1.get(region);

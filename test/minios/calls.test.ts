@@ -226,17 +226,24 @@ describe('tasks', () => {
     expect(p.call(RcCall.TaskExit, 1, tid)).toBe(RcError.ENOENT);
   });
 
-  it('rc_switch_to_depriv enters the task under shim-GPT(c) at its entry point, at EL0', () => {
+  it('rc_switch_to_depriv enters the task under shim-GPT(c) at its entry point, at EL0, on its own tables', () => {
     const p = bootTestPlatform();
     boundContainer(p, 1);
+    const root = OS_POOL[20]!;
+    expect(p.call(RcCall.MallocMm, 1, root, 1, MallocKind.Pt)).toBe(0);
     const tid = p.call(RcCall.TaskClone, 1, 0);
     expect(p.call(RcCall.SwitchToDepriv, 1, tid)).toBe(RcError.EPERM); // nothing exec'd yet
     p.machine.memory.writeBytes(KERNEL_SCRATCH + 0x2000, SH);
     expect(p.call(RcCall.TaskExec, 1, tid, KERNEL_SCRATCH + 0x2000, 0x40_0000)).toBe(0);
+    expect(p.call(RcCall.SwitchToDepriv, 1, tid)).toBe(RcError.EPERM); // no address space yet
+    expect(p.call(RcCall.TaskExec, 1, tid, KERNEL_SCRATCH + 0x2000, 0x40_0000, root)).toBe(0);
     p.call(RcCall.SwitchToDepriv, 1, tid);
     expect(p.pe.el).toBe(0);
     expect(p.pe.pc).toBe(0x40_0000);
     expect(p.pe.regs.number('GPTBR_EL3') * 4096).toBe(p.minios.views.viewOf(1));
+    // TTBR0_EL1 holds the root the mini-OS validated, tagged with the task's ASID.
+    expect(p.pe.regs.low('TTBR0_EL1')).toBe(root % 2 ** 32);
+    expect(p.pe.regs.high('TTBR0_EL1') >>> 16).toBeGreaterThanOrEqual(0x8000);
   });
 });
 
