@@ -239,7 +239,6 @@ interface IoState {
 
 const states = new WeakMap<MiniOs, IoState>();
 /** Every state, weakly, so that {@link forgetIo}(cid) can find stale entries without a mini-OS. */
-const allStates = new Set<WeakRef<IoState>>();
 
 function stateOf(context: CallContext): IoState {
   let state = states.get(context.minios);
@@ -274,7 +273,6 @@ function stateOf(context: CallContext): IoState {
       },
     };
     states.set(context.minios, state);
-    allStates.add(new WeakRef(state));
   }
   state.port = context.port;
   return state;
@@ -294,24 +292,13 @@ export const IO_CALLS: Readonly<Record<number, CallHandler>> = {
 };
 
 /**
- * Forget what this module keeps about container `cid` whose shim is gone: its disk, the channels
- * and shares it takes part in (shared granules go back to the offering container), its rc_ipc_in
- * regions. MINI slots are scrubbed before they are freed. With `minios` only that mini-OS is
- * swept; without, every mini-OS whose record of `cid` is gone or replaced.
+ * Forget what this module keeps about container `cid` of `minios` whose shim is gone: its disk,
+ * the channels and shares it takes part in (shared granules go back to the offering container), its
+ * rc_ipc_in regions. MINI slots are scrubbed before they are freed.
  */
-export function forgetIo(cid: number, minios?: MiniOs): void {
-  const targets: IoState[] = [];
-  if (minios !== undefined) {
-    const state = states.get(minios);
-    if (state !== undefined) targets.push(state);
-  } else {
-    for (const ref of allStates) {
-      const state = ref.deref();
-      if (state === undefined) allStates.delete(ref);
-      else targets.push(state);
-    }
-  }
-  for (const state of targets) sweep(state, cid);
+export function forgetIo(minios: MiniOs, cid: number): void {
+  const state = states.get(minios);
+  if (state !== undefined) sweep(state, cid);
 }
 
 /** Counters of the I/O calls of `minios` (zeros before its first I/O call). */

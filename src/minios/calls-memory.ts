@@ -141,7 +141,6 @@ type Desc = (typeof Desc)[keyof typeof Desc];
 
 const states = new WeakMap<MiniOs, MemoryState>();
 /** Every live state, so that forgetMemory can reach them without a mini-OS handle. */
-const liveStates = new Set<WeakRef<MemoryState>>();
 
 // ------------------------------------------------------------------------------------ state
 
@@ -166,7 +165,6 @@ function stateOf(minios: MiniOs, port: LinearMapPort): MemoryState {
     level: 0,
   });
   states.set(minios, state);
-  liveStates.add(new WeakRef(state));
   return state;
 }
 
@@ -968,21 +966,13 @@ export const MEMORY_CALLS: Readonly<Record<number, CallHandler>> = {
 };
 
 /**
- * Forget what this module keeps about container `cid` once its shim is gone (called after the
- * container left minios.containers). State is kept per mini-OS; only entries whose container
- * record is no longer the live one are dropped, so other machines' containers with the same id
- * are untouched.
+ * Forget what this module keeps about container `cid` of `minios` once its shim is gone (called
+ * after the container left minios.containers).
  */
-export function forgetMemory(cid: number): void {
-  for (const ref of liveStates) {
-    const state = ref.deref();
-    if (state === undefined) {
-      liveStates.delete(ref);
-      continue;
-    }
-    const memory = state.containers.get(cid);
-    if (memory === undefined || state.minios.containers.get(cid) === memory.record) continue;
-    assert(memory.spaceOf.size === 0, 'a container without tasks has no address spaces');
-    state.containers.delete(cid);
-  }
+export function forgetMemory(minios: MiniOs, cid: number): void {
+  const state = states.get(minios);
+  const memory = state?.containers.get(cid);
+  if (state === undefined || memory === undefined || minios.containers.get(cid) === memory.record) return;
+  assert(memory.spaceOf.size === 0, 'a container without tasks has no address spaces');
+  state.containers.delete(cid);
 }

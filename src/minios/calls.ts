@@ -90,8 +90,8 @@ export function dispatchCall(context: CallContext, call: number, args: readonly 
 
 /** Drop every per-container record the call modules keep (the container's shim is going away). */
 function forgetContainer(minios: MiniOs, cid: number): void {
-  forgetMemory(cid);
-  forgetIo(cid, minios);
+  forgetMemory(minios, cid);
+  forgetIo(minios, cid);
 }
 
 /** rc_create_shim(cid): SHIM(c) from MINI memory, shim-GPT(c), the shim record. */
