@@ -37,6 +37,7 @@ import { SmmuBits, SmmuCmd, SmmuReg } from '../hw/smmu.js';
 import { IoPerm, IPC_OPEN_FIN, IpcFlag, IpcOutOp, MAX_CONTAINER_ID, Owner, RcCall, RcError } from './abi.js';
 import type { CallContext, CallHandler, CallOutcome } from './calls.js';
 import type { ContainerRecord } from './containers.js';
+import { ShimPage } from './containers.js';
 import { measurementChainOf, signReport, type Measurement } from './crypto/attestation.js';
 import { asciiBytes, concatBytes, readU32, writeU32, writeU64 } from './crypto/bytes.js';
 import { DRBG_STATE_BYTES, drbgGenerate, drbgInstantiate } from './crypto/drbg.js';
@@ -732,7 +733,7 @@ function writeIoPage(state: IoState, table: RegionTable): boolean {
     at += IoPage.entryBytes;
   }
   const record = table.record;
-  return state.port.writeBytes(state.minios.ownership.paOf(record.shim[record.shim.length - 1]!), page);
+  return state.port.writeBytes(state.minios.ownership.paOf(record.shim[ShimPage.io]!), page);
 }
 
 /** rc_ipc_in(cid, tidA, tidB, pa, count) / rc_ipc_in(cid, 0, regionId): see abi.ts. */

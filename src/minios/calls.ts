@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { ProcessingElement } from '../hw/pe.js';
 import { ExecPolicy, MAX_CONTAINER_ID, MallocKind, Owner, RcCall, RcError } from './abi.js';
-import { SHIM_MAGIC, ShimRecord, type ContainerRecord, type TaskRecord } from './containers.js';
+import { CONTEXT_BYTES, CONTEXTS_PER_PAGE, SHIM_MAGIC, ShimPage, ShimRecord, type ContainerRecord, type TaskRecord } from './containers.js';
 import { SPSR_EL0 } from './el3.js';
 import type { MiniOs } from './minios.js';
 import type { LinearMapPort } from './port.js';
@@ -79,8 +79,8 @@ export function dispatchCall(context: CallContext, call: number, args: readonly 
     case RcCall.SwitchToDepriv:
       return switchToDepriv(context, a0, a1);
     case RcCall.SwitchToMiniOs:
-      // Entering is the whole effect: the gate always lands on the mini-OS's fixed entry.
-      return { result: 0 };
+      // The gate always lands on the mini-OS's fixed entry; reason 1 also saves a task context.
+      return switchToMiniOs(context, a0, a1, a2, a3);
     default: {
       const handler = MEMORY_CALLS[call] ?? IO_CALLS[call];
       return handler === undefined ? refuse(RcError.EINVAL) : handler(context, args);
@@ -288,6 +288,17 @@ function writeTaskSlot(minios: MiniOs, port: LinearMapPort, record: ContainerRec
   if (task.binary !== undefined) port.writeBytes(at + 32, Buffer.from(task.binary, 'hex'));
 }
 
+/** PA of a context slot of SHIM(c) no task uses, or undefined when all are taken. */
+function freeContextSlot(minios: MiniOs, record: ContainerRecord): number | undefined {
+  const used = new Set([...record.tasks.values()].map((task) => task.contextPa));
+  for (let slot = 0; slot < ShimPage.contextPages * CONTEXTS_PER_PAGE; slot++) {
+    const page = record.shim[ShimPage.firstContext + Math.floor(slot / CONTEXTS_PER_PAGE)]!;
+    const pa = minios.ownership.paOf(page) + (slot % CONTEXTS_PER_PAGE) * 512;
+    if (!used.has(pa)) return pa;
+  }
+  return undefined;
+}
+
 function slotOf(record: ContainerRecord, tid: number): number {
   return [...record.tasks.keys()].indexOf(tid);
 }
@@ -307,6 +318,8 @@ function taskClone(context: CallContext, cid: number, parent: number, root: numb
   if (record.tasks.size >= TASK_SLOTS) return refuse(RcError.ENOMEM);
   const attachSpace = prepareCloneSpace(context, record, parent, root, flags);
   if (typeof attachSpace === 'number') return refuse(attachSpace);
+  const contextPa = freeContextSlot(minios, record);
+  if (contextPa === undefined) return refuse(RcError.ENOMEM);
   const tid = record.nextTid++;
   const task: TaskRecord = {
     tid,
@@ -314,7 +327,10 @@ function taskClone(context: CallContext, cid: number, parent: number, root: numb
     binary: parent === 0 ? undefined : record.tasks.get(parent)!.binary,
     savedPc: 0,
     savedSpsr: SPSR_EL0,
+    contextPa,
+    runningOn: undefined,
   };
+  port.fill(contextPa, CONTEXT_BYTES, 0);
   record.tasks.set(tid, task);
   attachSpace(tid);
   writeTaskSlot(minios, port, record, slotOf(record, tid), task);
@@ -360,8 +376,12 @@ function taskExit(context: CallContext, cid: number, tid: number): CallOutcome {
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined) return refuse(RcError.ENOENT);
-  if (!record.tasks.has(tid)) return refuse(RcError.ENOENT);
+  const task = record.tasks.get(tid);
+  if (task === undefined) return refuse(RcError.ENOENT);
+  // A task still running on a PE must be stopped (its context saved) before it can exit.
+  if (task.runningOn !== undefined) return refuse(RcError.EBUSY);
   releaseTaskSpace(context, record, tid);
+  port.fill(task.contextPa, CONTEXT_BYTES, 0);
   const slots = [...record.tasks.keys()];
   record.tasks.delete(tid);
   // Compact the slots so that the record page matches the task map.
@@ -372,16 +392,65 @@ function taskExit(context: CallContext, cid: number, tid: number): CallOutcome {
   return { result: 0 };
 }
 
-/** rc_switch_to_depriv(cid, tid): leave into task `tid` of container `cid` under shim-GPT(cid). */
-function switchToDepriv({ minios, pe }: CallContext, cid: number, tid: number): CallOutcome {
+/**
+ * rc_switch_to_depriv(cid, tid): leave into task `tid` of container `cid` under shim-GPT(cid),
+ * restoring its context from SHIM(c) and its validated address space.
+ * SIMPLIFICATION: x1..x4 carry the arguments of the EL3 leave call (view, PC, SPSR, x0), so they
+ * are not restored; a trampoline stub that reloads them after the GPT switch is the kernel
+ * issue's part of the switch protocol. x0 and x5..x30 are restored.
+ */
+function switchToDepriv({ minios, pe, port }: CallContext, cid: number, tid: number): CallOutcome {
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined || !record.bound) return refuse(RcError.ENOENT);
   const task = record.tasks.get(tid);
   if (task === undefined || task.binary === undefined) return refuse(RcError.EPERM);
+  if (task.runningOn !== undefined && task.runningOn !== pe.id) return refuse(RcError.EBUSY);
   // The task runs on the address space the mini-OS validated: only the mini-OS writes TTBR0_EL1.
   const space = taskAddressSpace(minios, cid, tid);
   if (space === undefined) return refuse(RcError.EPERM);
+  const saved = port.readBytes(task.contextPa, CONTEXT_BYTES);
+  if (saved === undefined) return refuse(RcError.EPERM);
+  const view = new DataView(saved.buffer);
+  for (let r = 5; r <= 30; r++) pe.x[r] = Number(view.getBigUint64(8 * r, true) & ((1n << 53n) - 1n));
   pe.msr('TTBR0_EL1', space.root % 2 ** 32, (Math.floor(space.root / 2 ** 32) | (space.asid << 16)) >>> 0);
-  return { result: 0, leaveTo: { view: record.view, pc: task.savedPc, spsr: task.savedSpsr } };
+  task.runningOn = pe.id;
+  const x0 = Number(view.getBigUint64(0, true) & ((1n << 53n) - 1n));
+  return { result: x0, leaveTo: { view: record.view, pc: task.savedPc, spsr: task.savedSpsr } };
+}
+
+/**
+ * rc_switch_to_miniOS(reason, cid, tid, framePa): the gate itself. Reason 0 only enters. Reason 1
+ * (save) copies the EL0 context frame the con-shim entry pushed on its syscall stack — 33 words:
+ * x0..x30, PC, SPSR, at `framePa` inside SHIM(c) — into the task's context slot, and marks the
+ * task stopped so that it can be switched to again or exit.
+ */
+function switchToMiniOs({ minios, port, pe }: CallContext, reason: number, cid: number, tid: number, framePa: number): CallOutcome {
+  if (reason === 0) return { result: 0 };
+  if (reason !== 1 || !isCid(cid)) return refuse(RcError.EINVAL);
+  const record = minios.containers.get(cid);
+  if (record === undefined) return refuse(RcError.ENOENT);
+  const task = record.tasks.get(tid);
+  if (task === undefined) return refuse(RcError.ENOENT);
+  if (task.runningOn !== pe.id) return refuse(RcError.EPERM);
+  // The frame must lie in one SHIM(c) granule, outside the pages the mini-OS keeps for itself.
+  if (!Number.isSafeInteger(framePa) || framePa < 0 || framePa % 8 !== 0) return refuse(RcError.EINVAL);
+  if (Math.floor(framePa / 4096) !== Math.floor((framePa + CONTEXT_BYTES - 1) / 4096)) return refuse(RcError.EINVAL);
+  const index = minios.ownership.indexOf(framePa);
+  const reserved = record.shim.slice(0, ShimPage.firstContext + ShimPage.contextPages);
+  if (index < 0 || minios.ownership.kindOf(index) !== Owner.Shim || minios.ownership.containerOf(index) !== cid || reserved.includes(index)) {
+    return refuse(RcError.EPERM);
+  }
+  const frame = port.readBytes(framePa, CONTEXT_BYTES);
+  if (frame === undefined || !port.writeBytes(task.contextPa, frame)) return refuse(RcError.EPERM);
+  const view = new DataView(frame.buffer);
+  const pc = Number(view.getBigUint64(31 * 8, true) & ((1n << 53n) - 1n));
+  const spsr = Number(view.getBigUint64(32 * 8, true) & 0xffff_ffffn);
+  // Only EL0t: a forged frame must not make the task resume at EL1.
+  if ((spsr & 0x1f) !== 0 || pc >= 2 ** 48) return refuse(RcError.EINVAL);
+  task.savedPc = pc;
+  task.savedSpsr = spsr;
+  task.runningOn = undefined;
+  writeTaskSlot(minios, port, record, slotOf(record, tid), task);
+  return { result: 0 };
 }

@@ -11,9 +11,13 @@ export interface TaskRecord {
   readonly parent: number;
   /** SHA-256 of the binary last exec'd (hex), or undefined before any exec. */
   binary: string | undefined;
-  /** Saved EL0 context for rc_switch_to_depriv: resume PC and SPSR. */
+  /** Saved EL0 context for rc_switch_to_depriv: resume PC and SPSR (x0..x30 live in SHIM). */
   savedPc: number;
   savedSpsr: number;
+  /** PA of the task's context slot in SHIM(c). */
+  readonly contextPa: number;
+  /** PE the task is running on (between rc_switch_to_depriv and the save of its context). */
+  runningOn: number | undefined;
 }
 
 /** A container known to the mini-OS. */
@@ -38,6 +42,18 @@ export interface ContainerRecord {
   /** SHIM(cid) granules that rc_malloc_mm took from the OS (they go back to the OS, not the heap). */
   readonly shimFromOs: Set<number>;
 }
+
+/**
+ * Fixed pages of a con-shim, as indices into ContainerRecord.shim: the record page, the I/O record
+ * page (rc_ipc_in regions), then the task context pages. Pages added later (VMA records) come after
+ * the initial shimGranules.
+ */
+export const ShimPage = { record: 0, io: 1, firstContext: 2, contextPages: 8 } as const;
+
+/** A saved EL0 context: x0..x30, PC and SPSR, 8 bytes each. */
+export const CONTEXT_BYTES = 33 * 8;
+/** Context slots per page (slot size rounded up to 512 bytes). */
+export const CONTEXTS_PER_PAGE = 4096 / 512;
 
 /** Layout of the record page (first SHIM granule), in bytes. */
 export const ShimRecord = {

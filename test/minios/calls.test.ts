@@ -247,6 +247,71 @@ describe('tasks', () => {
   });
 });
 
+describe('task contexts in SHIM', () => {
+  function runningTask(p: TestPlatform): { tid: number; root: number } {
+    boundContainer(p, 1);
+    const root = OS_POOL[20]!;
+    expect(p.call(RcCall.MallocMm, 1, root, 1, MallocKind.Pt)).toBe(0);
+    const tid = p.call(RcCall.TaskClone, 1, 0);
+    p.machine.memory.writeBytes(KERNEL_SCRATCH + 0x2000, SH);
+    expect(p.call(RcCall.TaskExec, 1, tid, KERNEL_SCRATCH + 0x2000, 0x40_0000, root)).toBe(0);
+    return { tid, root };
+  }
+
+  /** The con-shim's EL0 frame: x0..x30, PC, SPSR. */
+  function frame(pc: number, spsr: number): Uint8Array {
+    const bytes = new Uint8Array(33 * 8);
+    const view = new DataView(bytes.buffer);
+    for (let r = 0; r <= 30; r++) view.setBigUint64(8 * r, BigInt(0x1000 + r), true);
+    view.setBigUint64(31 * 8, BigInt(pc), true);
+    view.setBigUint64(32 * 8, BigInt(spsr), true);
+    return bytes;
+  }
+
+  it('saves the frame the con-shim pushed and restores it on the next switch', () => {
+    const p = bootTestPlatform();
+    const { tid } = runningTask(p);
+    p.call(RcCall.SwitchToDepriv, 1, tid);
+    expect(p.pe.el).toBe(0);
+    // The task traps into the kernel (con-shim, under shim-GPT(1)), which pushes its frame on the
+    // shim syscall stack and asks the mini-OS to save it.
+    p.pe.reset(1, 0x3000);
+    expect(p.call(RcCall.TaskExit, 1, tid)).toBe(RcError.EBUSY); // still running
+    const stack = p.minios.ownership.paOf(p.minios.containers.get(1)!.shim[12]!);
+    p.machine.memory.writeBytes(stack, frame(0x40_1234, 0));
+    expect(p.call(RcCall.SwitchToMiniOs, 1, 1, tid, stack)).toBe(0);
+    p.call(RcCall.SwitchToDepriv, 1, tid);
+    expect(p.pe.el).toBe(0);
+    expect(p.pe.pc).toBe(0x40_1234);
+    expect(p.pe.x[0]).toBe(0x1000);
+    expect([...p.pe.x.slice(5, 31)]).toEqual(Array.from({ length: 26 }, (_, i) => 0x1005 + i));
+  });
+
+  it('refuses frames outside the shim stacks, frames that resume at EL1, and tasks that are not running', () => {
+    const p = bootTestPlatform();
+    const { tid } = runningTask(p);
+    boundContainer(p, 2);
+    const record = p.minios.containers.get(1)!;
+    const stack = p.minios.ownership.paOf(record.shim[12]!);
+    p.machine.memory.writeBytes(stack, frame(0x40_0000, 0));
+    expect(p.call(RcCall.SwitchToMiniOs, 1, 1, tid, stack)).toBe(RcError.EPERM); // not running
+    p.call(RcCall.SwitchToDepriv, 1, tid);
+    p.pe.reset(1, 0x3000);
+    const recordPage = p.minios.ownership.paOf(record.shim[0]!);
+    const otherShim = p.minios.ownership.paOf(p.minios.containers.get(2)!.shim[12]!);
+    expect(p.call(RcCall.SwitchToMiniOs, 1, 1, tid, recordPage + 0x800)).toBe(RcError.EPERM);
+    expect(p.call(RcCall.SwitchToMiniOs, 1, 1, tid, otherShim)).toBe(RcError.EPERM);
+    expect(p.call(RcCall.SwitchToMiniOs, 1, 1, tid, OS_POOL[30]!)).toBe(RcError.EPERM);
+    expect(p.call(RcCall.SwitchToMiniOs, 1, 1, tid, stack + 4096 - 16)).toBe(RcError.EINVAL); // crosses a page
+    p.machine.memory.writeBytes(stack, frame(0x40_0000, 0b0101)); // EL1h
+    expect(p.call(RcCall.SwitchToMiniOs, 1, 1, tid, stack)).toBe(RcError.EINVAL);
+    expect(p.call(RcCall.SwitchToMiniOs, 7, 1, tid, stack)).toBe(RcError.EINVAL);
+    p.machine.memory.writeBytes(stack, frame(0x40_0000, 0));
+    expect(p.call(RcCall.SwitchToMiniOs, 1, 1, tid, stack)).toBe(0);
+    expect(p.call(RcCall.TaskExit, 1, tid)).toBe(0);
+  });
+});
+
 describe('the gate', () => {
   it('always returns to the caller, whatever it forged in x8-x10, and refuses unknown calls', () => {
     const p = bootTestPlatform();

@@ -37,6 +37,7 @@ import {
   STORAGE_BLOCK_BYTES as CRYPTO_STORAGE_BLOCK_BYTES,
   storageTreeBytes,
 } from '../../src/minios/crypto/storage.js';
+import { ShimPage } from '../../src/minios/containers.js';
 import { bootTestPlatform, KERNEL_SCRATCH, openIn, OS_POOL, writeImageArguments, type TestPlatform } from './platform-helpers.js';
 
 // ------------------------------------------------------------------ the stand-in kernel's memory map
@@ -351,7 +352,7 @@ describe('rc_ipc_in', () => {
     const id = callAs(p, 1, RcCall.IpcIn, 1, t1, t2, mine, 1);
     expect(id).toBeGreaterThan(0);
     const record = p.minios.containers.get(1)!;
-    const ioPage = p.minios.ownership.paOf(record.shim[record.shim.length - 1]!);
+    const ioPage = p.minios.ownership.paOf(record.shim[ShimPage.io]!);
     const memory = p.machine.memory;
     expect(memory.read32(ioPage + IoPage.count)).toBe(1);
     expect(memory.read32(ioPage + IoPage.entries)).toBe(id);
