@@ -105,6 +105,14 @@ describe('rcontainer demo', () => {
     expect(stdout).toContain('EL3 handler ran: ESR 0x7a034028');
   });
 
+  it('boots the platform and shows the GPC stopping a compromised kernel from reading container memory', () => {
+    const { code, stdout } = run('demo');
+    expect(code).toBe(0);
+    expect(stdout).toContain('rc_create_shim(1) = ok(0)');
+    expect(stdout).toContain('trapped to EL1 (EC 0x18)');
+    expect(stdout).toMatch(/load32\(0x12345000\) returned 0x0\n\s+ESR_EL1 0x96000028/);
+  });
+
   it('is deterministic', () => {
     expect(run('demo').stdout).toBe(run('demo').stdout);
   });
