@@ -36,6 +36,11 @@ export const RcCall = {
   OpenBlock: 18,
   Attest: 19,
   StorageAttach: 20,
+  /**
+   * rc_set_kernel_entry(syscallVa, faultVa, irqVa): the kernel's handlers (kernel VAs), to which
+   * the trampoline and the con-shims forward exceptions. Once, from the OS context.
+   */
+  SetKernelEntry: 21,
 } as const;
 /** A call number. */
 export type RcCall = (typeof RcCall)[keyof typeof RcCall];
@@ -62,6 +67,7 @@ export const RC_CALL_NAMES: Readonly<Record<number, string>> = {
   18: 'rc_open_block',
   19: 'rc_attest',
   20: 'rc_storage_attach',
+  21: 'rc_set_kernel_entry',
 };
 
 /** Error results (Linux errno values, negated). */
@@ -111,12 +117,14 @@ export const Owner = {
   PtOs: 6,
   /** Memory shared by containers with both sides' consent. */
   Shared: 7,
+  /** The trampoline: mini-OS code open in every view, mapped read-only and executable. */
+  Trampoline: 8,
 } as const;
 /** An owner kind. */
 export type Owner = (typeof Owner)[keyof typeof Owner];
 
 /** Names of owner kinds, indexed by value. */
-export const OWNER_NAMES = ['OS', 'MINI', 'ROOT', 'CTR', 'SHIM', 'PT', 'PT(os)', 'SHARED'] as const;
+export const OWNER_NAMES = ['OS', 'MINI', 'ROOT', 'CTR', 'SHIM', 'PT', 'PT(os)', 'SHARED', 'TRAMP'] as const;
 
 /** rc_malloc_mm `kind` argument: which pool of the container receives the granules. */
 export const MallocKind = { Ctr: Owner.Ctr, Shim: Owner.Shim, Pt: Owner.Pt } as const;

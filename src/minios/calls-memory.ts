@@ -822,7 +822,9 @@ function setPte(context: CallContext, args: readonly number[]): CallOutcome {
     if (tid !== 0 || va < -TWO48 || va >= 0) return refuse(RcError.EINVAL);
     vaBits = va + TWO48;
     // The mini-OS's own region (its linear map and every table below it) is never the kernel's.
-    if (tableIndex(vaBits, 0) === state.miniL0Index) return refuse(RcError.EPERM);
+    if (tableIndex(vaBits, 0) === state.miniL0Index || tableIndex(vaBits, 0) === minios.windowL0Index) {
+      return refuse(RcError.EPERM);
+    }
     tree = { space: PteSpace.Kernel, owner: undefined, root: minios.kernelRoot, record: undefined };
   } else {
     if (!isCid(spaceArg)) return refuse(RcError.EINVAL);

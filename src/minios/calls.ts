@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import type { ProcessingElement } from '../hw/pe.js';
 import { ExecPolicy, MAX_CONTAINER_ID, MallocKind, Owner, RcCall, RcError } from './abi.js';
 import { CONTEXT_BYTES, CONTEXTS_PER_PAGE, SHIM_MAGIC, ShimPage, ShimRecord, type ContainerRecord, type TaskRecord } from './containers.js';
-import { SPSR_EL0 } from './el3.js';
+import { SPSR_EL0, SPSR_EL1H_MASKED } from './el3.js';
+import { containerWindow, TRAMPOLINE_VA, TrampolineCode } from './trampoline.js';
 import type { MiniOs } from './minios.js';
 import type { LinearMapPort } from './port.js';
 import { IO_CALLS, forgetIo } from './calls-io.js';
@@ -32,10 +33,10 @@ export interface CallContext {
   readonly callerView: number;
 }
 
-/** Result of a call, and where to leave to when it is not the caller. */
+/** Result of a call, and where to leave to when it is not the caller (with its vector base). */
 export interface CallOutcome {
   readonly result: number;
-  readonly leaveTo?: { view: number; pc: number; spsr: number };
+  readonly leaveTo?: { view: number; pc: number; spsr: number; vectors?: number };
 }
 
 /** A call handler: the context and the six argument registers x2..x7 (already copied). */
@@ -78,6 +79,8 @@ export function dispatchCall(context: CallContext, call: number, args: readonly 
       return taskExit(context, a0, a1);
     case RcCall.SwitchToDepriv:
       return switchToDepriv(context, a0, a1);
+    case RcCall.SetKernelEntry:
+      return setKernelEntry(context, a0, a1, a2);
     case RcCall.SwitchToMiniOs:
       // The gate always lands on the mini-OS's fixed entry; reason 1 also saves a task context.
       return switchToMiniOs(context, a0, a1, a2, a3);
@@ -137,7 +140,17 @@ function createShim({ minios, pe, port }: CallContext, cid: number): CallOutcome
     pt: new Set(),
     shimFromOs: new Set(),
   };
-  const page = own.paOf(indices[0]!);
+  const shimPas = indices.map((index) => own.paOf(index));
+  if (!minios.trampoline.mapContainer(port, cid, shimPas)) {
+    minios.trampoline.unmapContainer(port, cid);
+    for (const index of indices) minios.scrub(port, index);
+    minios.transfer(pe, indices, Owner.Mini, 0);
+    minios.views.dropView(cid);
+    release();
+    return refuse(RcError.ENOMEM);
+  }
+  minios.trampoline.registerConShim(minios.host, cid, shimPas[ShimPage.vectors]!);
+  const page = shimPas[0]!;
   port.write32(page + ShimRecord.magic, SHIM_MAGIC);
   port.write32(page + ShimRecord.cid, cid);
   minios.containers.set(cid, record);
@@ -153,6 +166,10 @@ function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcom
   const record = minios.containers.get(cid);
   if (record === undefined) return refuse(RcError.ENOENT);
   if (record.tasks.size > 0 || record.bound || record.ctr.size > 0 || record.pt.size > 0) return refuse(RcError.EBUSY);
+  // The kernel's window onto the shim goes first, then every cached translation of it.
+  minios.trampoline.unmapContainer(port, cid);
+  minios.trampoline.unregisterConShim(minios.host, minios.ownership.paOf(record.shim[ShimPage.vectors]!));
+  for (let i = 0; i < ShimPage.mapped; i++) pe.tlbi('VAAE1IS', containerWindow(cid) + i * 4096);
   const fromOs = [...record.shimFromOs];
   for (const index of [...record.shim, ...fromOs]) minios.scrub(port, index);
   if (!minios.transfer(pe, fromOs, Owner.Os, 0)) return refuse(RcError.ENOMEM);
@@ -363,6 +380,10 @@ function taskExec(context: CallContext, cid: number, tid: number, digestPa: numb
   task.binary = hex;
   task.savedPc = entryPc;
   task.savedSpsr = SPSR_EL0;
+  // A fresh context: zero registers, resume at the entry point at EL0.
+  port.fill(task.contextPa, CONTEXT_BYTES, 0);
+  port.write64(task.contextPa + 31 * 8, entryPc % 2 ** 32 >>> 0, Math.floor(entryPc / 2 ** 32) >>> 0);
+  port.write64(task.contextPa + 32 * 8, SPSR_EL0, 0);
   writeTaskSlot(minios, port, record, slotOf(record, tid), task);
   return { result: 0 };
 }
@@ -393,13 +414,12 @@ function taskExit(context: CallContext, cid: number, tid: number): CallOutcome {
 }
 
 /**
- * rc_switch_to_depriv(cid, tid): leave into task `tid` of container `cid` under shim-GPT(cid),
- * restoring its context from SHIM(c) and its validated address space.
- * SIMPLIFICATION: x1..x4 carry the arguments of the EL3 leave call (view, PC, SPSR, x0), so they
- * are not restored; a trampoline stub that reloads them after the GPT switch is the kernel
- * issue's part of the switch protocol. x0 and x5..x30 are restored.
+ * rc_switch_to_depriv(cid, tid): enter task `tid` of container `cid`: its validated address space in
+ * TTBR0_EL1, the con-shim's vectors in VBAR_EL1, then EL3 switches to shim-GPT(cid) and returns to
+ * the trampoline's restore stub, which reloads the task's registers from its context in SHIM(c)
+ * (read through the container's window) and ERETs to EL0.
  */
-function switchToDepriv({ minios, pe, port }: CallContext, cid: number, tid: number): CallOutcome {
+function switchToDepriv({ minios, pe }: CallContext, cid: number, tid: number): CallOutcome {
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined || !record.bound) return refuse(RcError.ENOENT);
@@ -409,14 +429,30 @@ function switchToDepriv({ minios, pe, port }: CallContext, cid: number, tid: num
   // The task runs on the address space the mini-OS validated: only the mini-OS writes TTBR0_EL1.
   const space = taskAddressSpace(minios, cid, tid);
   if (space === undefined) return refuse(RcError.EPERM);
-  const saved = port.readBytes(task.contextPa, CONTEXT_BYTES);
-  if (saved === undefined) return refuse(RcError.EPERM);
-  const view = new DataView(saved.buffer);
-  for (let r = 5; r <= 30; r++) pe.x[r] = Number(view.getBigUint64(8 * r, true) & ((1n << 53n) - 1n));
   pe.msr('TTBR0_EL1', space.root % 2 ** 32, (Math.floor(space.root / 2 ** 32) | (space.asid << 16)) >>> 0);
   task.runningOn = pe.id;
-  const x0 = Number(view.getBigUint64(0, true) & ((1n << 53n) - 1n));
-  return { result: x0, leaveTo: { view: record.view, pc: task.savedPc, spsr: task.savedSpsr } };
+  const shimPas = record.shim.map((index) => minios.ownership.paOf(index));
+  return {
+    result: minios.trampoline.contextVa(cid, shimPas, task.contextPa),
+    leaveTo: {
+      view: record.view,
+      pc: TRAMPOLINE_VA + TrampolineCode.restore,
+      spsr: SPSR_EL1H_MASKED,
+      vectors: minios.trampoline.vectorsVa(cid),
+    },
+  };
+}
+
+/**
+ * rc_set_kernel_entry(syscallVa, faultVa, irqVa): where the trampoline and the con-shims forward
+ * exceptions. Kernel (TTBR1) addresses only, from the OS context, once.
+ */
+function setKernelEntry({ minios, callerView }: CallContext, syscall: number, fault: number, irq: number): CallOutcome {
+  if (callerView !== minios.views.osL0) return refuse(RcError.EPERM);
+  for (const va of [syscall, fault, irq]) {
+    if (!Number.isSafeInteger(va) || va >= 0 || va < -(2 ** 48) || va % 4 !== 0) return refuse(RcError.EINVAL);
+  }
+  return minios.trampoline.setKernelEntries({ syscall, fault, irq }) ? { result: 0 } : refuse(RcError.EBUSY);
 }
 
 /**

@@ -11,7 +11,7 @@ export const miniOsParamsSchema = z.object({
    * Granules of a new con-shim: the record page, the I/O record page, eight task-context pages,
    * then syscall stacks and per-container globals (containers.ts ShimPage).
    */
-  shimGranules: z.number().int().min(10).max(4096).default(16),
+  shimGranules: z.number().int().min(16).max(4096).default(16),
   /** Largest number of granules one container may own (CTR + PT + SHIM). */
   containerQuota: z.number().int().min(16).default(1 << 20),
   /** Largest number of containers alive at once. */

@@ -48,7 +48,20 @@ export interface ContainerRecord {
  * page (rc_ipc_in regions), then the task context pages. Pages added later (VMA records) come after
  * the initial shimGranules.
  */
-export const ShimPage = { record: 0, io: 1, firstContext: 2, contextPages: 8 } as const;
+export const ShimPage = {
+  record: 0,
+  io: 1,
+  firstContext: 2,
+  contextPages: 8,
+  /** The level-3 table of the container's window in the kernel's TTBR1 space. */
+  windowTable: 10,
+  /** The con-shim's exception vectors (mini-OS code, executable at EL1 in the window). */
+  vectors: 11,
+  /** Syscall stacks the kernel runs on while it serves the container (writable in the window). */
+  firstStack: 12,
+  /** Pages of the shim mapped in the window: 0 .. mapped - 1. */
+  mapped: 16,
+} as const;
 
 /** A saved EL0 context: x0..x30, PC and SPSR, 8 bytes each. */
 export const CONTEXT_BYTES = 33 * 8;

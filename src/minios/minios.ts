@@ -17,6 +17,7 @@ import { buildLinearMap } from './linear-map.js';
 import { OwnershipTable, type DramBank } from './ownership.js';
 import { LinearMapPort } from './port.js';
 import { GptViews, type FixedRange, type GptGeometry } from './views.js';
+import { Trampoline, TRAMPOLINE_VA, TrampolineCode, WINDOW_BASE } from './trampoline.js';
 
 /** What the firmware tells the mini-OS at boot. */
 export interface MiniOsBootInfo {
@@ -34,6 +35,9 @@ export interface MiniOsBootInfo {
   /** 32-byte sealing root (DICE-like CDI from the firmware). */
   readonly sealingRoot: Uint8Array;
 }
+
+/** PT(os) pages reserved at boot for the tables of the trampoline and window region. */
+const WINDOW_TABLE_POOL = 136;
 
 /** Bytes of the mini-OS code region at the start of its MINI region. */
 export const MINI_CODE_BYTES = 0x1_0000;
@@ -59,6 +63,7 @@ export class MiniOs {
   /** PA of the kernel's TTBR1 root table (PT(os)). */
   readonly kernelRoot: number;
   private viewsOrUndefined: GptViews | undefined;
+  private trampolineOrUndefined: Trampoline | undefined;
   private readonly machine: Machine;
   /**
    * The one port every mini-OS structure writes through; the gate points it at the PE that entered
@@ -72,6 +77,16 @@ export class MiniOs {
     this.params = params;
     this.ownership = new OwnershipTable(boot.dram);
     this.kernelRoot = kernelRoot;
+  }
+
+  /** The trampoline and con-shim windows (available after boot). */
+  get trampoline(): Trampoline {
+    return this.trampolineOrUndefined!;
+  }
+
+  /** L0 index (in the kernel's TTBR1 root) of the trampoline and window region. */
+  get windowL0Index(): number {
+    return Math.floor((WINDOW_BASE + 2 ** 48) / 2 ** 39) % 512;
   }
 
   /** The views (available after boot). */
@@ -114,6 +129,15 @@ export class MiniOs {
     }
     for (let pa = region.base; pa < region.base + region.size; pa += 4096) own.set(own.indexOf(pa), Owner.Mini, 0);
     own.set(own.indexOf(kernelRoot), Owner.PtOs, 0);
+    // After the root: the trampoline page, then the pool of tables for the window region.
+    const trampolinePa = kernelRoot + 4096;
+    own.set(own.indexOf(trampolinePa), Owner.Trampoline, 0);
+    const windowTables: number[] = [];
+    for (let i = 0; i < WINDOW_TABLE_POOL; i++) {
+      const pa = trampolinePa + 4096 * (1 + i);
+      own.set(own.indexOf(pa), Owner.PtOs, 0);
+      windowTables.push(pa);
+    }
     // The heap: the MINI region after the code, less its last granule (the firmware's boot info).
     minios.heap.addRegion(region.base + MINI_CODE_BYTES, region.size - MINI_CODE_BYTES - 4096);
 
@@ -127,10 +151,14 @@ export class MiniOs {
       kernelRoot,
     });
     if (!mapped) throw new Error('mini-OS boot: cannot build the linear map');
+    const trampoline = Trampoline.build(machine, flat, kernelRoot, trampolinePa, windowTables);
+    if (trampoline === undefined) throw new Error('mini-OS boot: cannot build the trampoline');
+    minios.trampolineOrUndefined = trampoline;
     pe.msr('TCR_EL1', TCR_EL1_48BIT[0], TCR_EL1_48BIT[1]);
     pe.msr('MAIR_EL1', 0xff, 0);
     pe.msrNumber('TTBR1_EL1', kernelRoot);
     pe.msr('SCTLR_EL1', 1, 0);
+    pe.msrNumber('VBAR_EL1', TRAMPOLINE_VA + TrampolineCode.vectors);
     const port = minios.portFor(pe);
     const views = GptViews.build(port, own, minios.heap, boot.geometry, boot.fixedRanges);
     if (views === undefined) throw new Error('mini-OS boot: not enough MINI memory for the OS-GPT');
@@ -154,6 +182,7 @@ export class MiniOs {
     pe.msr('MAIR_EL1', 0xff, 0);
     pe.msrNumber('TTBR1_EL1', this.kernelRoot);
     pe.msr('SCTLR_EL1', 1, 0);
+    pe.msrNumber('VBAR_EL1', TRAMPOLINE_VA + TrampolineCode.vectors);
   }
 
   /** The linear-map port, now driving `pe`. */
@@ -190,7 +219,8 @@ export class MiniOs {
     const name = `${call}`;
     this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
     if (outcome.result < 0) this.stats.refusals++;
-    pe.msrNumber('VBAR_EL1', osVectors);
+    // Back to the vectors of the context being entered: the caller's, or a container's con-shim.
+    pe.msrNumber('VBAR_EL1', outcome.leaveTo?.vectors ?? osVectors);
     if (outcome.leaveTo !== undefined) {
       leave(pe, outcome.leaveTo.view, outcome.leaveTo.pc, outcome.leaveTo.spsr, outcome.result);
       return;

@@ -122,11 +122,14 @@ export class GptViews {
     }
     for (let i = 0; i < this.ownership.granules; i++) {
       const kind = this.ownership.kindOf(i);
-      if (kind === Owner.Os || kind === Owner.PtOs || kind === Owner.Root) continue;
+      // Root memory is covered by the fixed ranges; everything open in the OS-GPT needs no write.
+      if (kind === Owner.Root) continue;
+      const gpi = this.gpiFor(0, kind, this.ownership.containerOf(i), i);
+      if (gpi === Gpi.NonSecure) continue;
       const pa = this.ownership.paOf(i);
       const l1 = this.osRegionTable(this.regionOf(pa));
       if (l1 === undefined) return false;
-      this.writeNibble(l1, pa, Gpi.NoAccess);
+      this.writeNibble(l1, pa, gpi);
     }
     return true;
   }
@@ -235,6 +238,7 @@ export class GptViews {
     switch (kind) {
       case Owner.Os:
       case Owner.PtOs:
+      case Owner.Trampoline:
         return Gpi.NonSecure;
       case Owner.Root:
         return Gpi.Root;
