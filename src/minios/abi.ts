@@ -203,7 +203,21 @@ export const PteSpace = { Kernel: 0 } as const;
  * rc_task_exit(cid, tid) → 0
  *   When the last task of an address space goes, the mini-OS scrubs every CTR(cid) granule that
  *   only this address space mapped, scrubs its table pages (they stay in the container's PT pool)
- *   and invalidates its ASID (TLBI ASIDE1).
+ *   and invalidates its ASID (TLBI ASIDE1). EBUSY while the task runs on a PE.
+ *
+ * rc_switch_to_depriv(cid, tid) → (does not return to the caller)
+ *   Enter task `tid`: TTBR0_EL1 = its validated root with its ASID, VBAR_EL1 = the con-shim
+ *   vectors of cid, then EL3 switches to shim-GPT(cid) and returns to the trampoline's restore stub,
+ *   which reloads x0..x30, ELR_EL1 and SPSR_EL1 from the task's context in SHIM(cid) and ERETs to
+ *   EL0. EPERM: no exec'd binary or no address space; EBUSY: running on another PE.
+ * rc_switch_to_miniOS(reason, cid, tid, framePa) → 0
+ *   The gate itself (always the mini-OS's fixed entry). reason 0: nothing else. reason 1: save the
+ *   EL0 frame (x0..x30, PC, SPSR; 33 words) the con-shim pushed at `framePa` — inside one SHIM(cid)
+ *   stack granule — into the running task's context and mark it stopped. EINVAL: bad reason or
+ *   frame (crossing a page, resuming above EL0); EPERM: frame outside the stacks, task not running.
+ * rc_set_kernel_entry(syscallVa, faultVa, irqVa) → 0
+ *   Kernel entries the trampoline (OS context) and con-shims (container context) forward to. From
+ *   the OS context, once (EBUSY after); kernel VAs only (EINVAL).
  */
 
 /** rc_set_vma `prot` bits (the PROT_* values). */
