@@ -7,7 +7,7 @@
 import type { Machine } from '../hw/machine.js';
 import type { ProcessingElement } from '../hw/pe.js';
 import { TCR_EL1_48BIT } from '../hw/layout.js';
-import { Owner, RcCall, RcError } from './abi.js';
+import { Owner, RC_CALL_NAMES } from './abi.js';
 import { dispatchCall, type CallContext } from './calls.js';
 import { miniOsParamsSchema, type MiniOsParams, type MiniOsParamsInput } from './config.js';
 import type { ContainerRecord } from './containers.js';
@@ -46,6 +46,7 @@ export const MiniCode = { gate: 0x0, vectors: 0x800 } as const;
 
 /** Counters of the mini-OS. */
 export interface MiniOsStats {
+  /** Calls by name (rc_create_shim, ...; 'unknown' for call numbers that do not exist). */
   calls: Record<string, number>;
   refusals: number;
   granulesScrubbed: number;
@@ -216,7 +217,7 @@ export class MiniOs {
     const args = [pe.x[2]!, pe.x[3]!, pe.x[4]!, pe.x[5]!, pe.x[6]!, pe.x[7]!];
     const context: CallContext = { minios: this, pe, port: this.portFor(pe), callerView };
     const outcome = dispatchCall(context, call, args);
-    const name = `${call}`;
+    const name = RC_CALL_NAMES[call] ?? 'unknown';
     this.stats.calls[name] = (this.stats.calls[name] ?? 0) + 1;
     if (outcome.result < 0) this.stats.refusals++;
     // Back to the vectors of the context being entered: the caller's, or a container's con-shim.
@@ -295,6 +296,3 @@ export class MiniOs {
     return this.machine;
   }
 }
-
-/** Re-exported for callers that only need the error codes. */
-export { RcCall, RcError };

@@ -336,3 +336,15 @@ describe('the gate', () => {
     expect(p.minios.containers.has(12)).toBe(true);
   });
 });
+
+describe('mini-OS statistics', () => {
+  it('counts calls by name and refusals', () => {
+    const p = bootTestPlatform();
+    expect(p.call(RcCall.CreateShim, 1)).toBe(0);
+    expect(p.call(RcCall.CreateShim, 1)).toBe(RcError.EBUSY);
+    expect(p.call(99)).toBe(RcError.EINVAL);
+    expect(p.minios.stats.calls).toEqual({ rc_create_shim: 2, unknown: 1 });
+    expect(p.minios.stats.refusals).toBe(2);
+    expect(p.minios.stats.granulesScrubbed).toBe(p.minios.params.shimGranules);
+  });
+});
