@@ -158,6 +158,9 @@ export class GranuleProtectionCheck {
   private readonly cacheGranule: Float64Array;
   private readonly cacheTag: Float64Array;
   private readonly cacheValue: Int8Array;
+  /** Generation an entry was filled in; invalidateAll starts a new one (O(1) flush). */
+  private readonly cacheEpoch: Int32Array;
+  private epoch = 1;
   private readonly cacheSize: number;
   private readonly cacheInverse: number;
   private readonly tagged: boolean;
@@ -177,12 +180,17 @@ export class GranuleProtectionCheck {
     this.cacheGranule = new Float64Array(gptInfoEntries).fill(Number.NaN);
     this.cacheTag = new Float64Array(gptInfoEntries);
     this.cacheValue = new Int8Array(gptInfoEntries);
+    this.cacheEpoch = new Int32Array(gptInfoEntries);
     this.tagged = taggedByGpt;
   }
 
   /** TLBI PAALL/PAALLOS: forget all cached GPT information. */
   invalidateAll(): void {
-    this.cacheGranule.fill(Number.NaN);
+    this.epoch++;
+    if (this.epoch === 0x7fff_ffff) {
+      this.epoch = 1;
+      this.cacheEpoch.fill(0);
+    }
   }
 
   /** TLBI RPALOS/RPAOS: forget cached GPT information for granules in [base, base + size). */
@@ -295,13 +303,14 @@ export class GranuleProtectionCheck {
     const granule = Math.floor(pa * this.granuleInverse);
     const slot = (granule - Math.floor(granule * this.cacheInverse) * this.cacheSize) | 0;
     let lookup: number;
-    if (this.cacheGranule[slot] === granule && this.cacheTag[slot] === this.currentTag) {
+    if (this.cacheGranule[slot] === granule && this.cacheEpoch[slot] === this.epoch && this.cacheTag[slot] === this.currentTag) {
       this.cacheHits++;
       lookup = this.cacheValue[slot]!;
     } else {
       lookup = this.walk(pa);
       if (lookup < 0) return -lookup;
       this.cacheGranule[slot] = granule;
+      this.cacheEpoch[slot] = this.epoch;
       this.cacheTag[slot] = this.currentTag;
       this.cacheValue[slot] = lookup;
     }

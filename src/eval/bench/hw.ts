@@ -70,8 +70,7 @@ function buildMachine(): { machine: Machine; tables: PageTableLayout; gpt: GptLa
     paRangeBits: 48,
     dram: [{ name: 'dram', base: DRAM_BASE, size: DRAM_SIZE }],
     pes: 1,
-    tlbEntries: 1024,
-    gptInfoEntries: 1024,
+    tlbEntries: 1024, // the machine defaults: 1,024 TLB entries, 4,096 GPT-information entries
   });
   const allocator = new PageAllocator(DRAM_BASE, 64 * 2 ** 20);
   // PPS = 1 TB (0b010), PGS = 4 KB, L0GPTSZ = 1 GB: one 128 KiB L1 table per GiB of DRAM.
