@@ -29,7 +29,7 @@ program
 
 program
   .command('demo')
-  .description('a short tour of the machine model: GPT, GPC, MMU, TLB and a stale-TLB demonstration')
+  .description('a short tour: the machine (GPT, GPC, MMU, TLB, a stale TLB entry), then the trusted platform (measured boot, GPT views, a container and a compromised kernel)')
   .action(() => {
     exitCode = demoCommand();
   });
