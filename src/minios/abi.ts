@@ -41,6 +41,12 @@ export const RcCall = {
    * the trampoline and the con-shims forward exceptions. Once, from the OS context.
    */
   SetKernelEntry: 21,
+  /** rc_host_space_create(root) → id: a host process address space (a TTBR0 tree of PT(os) pages). */
+  HostSpaceCreate: 22,
+  /** rc_host_space_destroy(id): its tables scrubbed and returned to the OS, TLBI ASIDE1IS. */
+  HostSpaceDestroy: 23,
+  /** rc_host_space_switch(id): TTBR0_EL1 of the calling PE = the host space. From the OS context. */
+  HostSpaceSwitch: 24,
 } as const;
 /** A call number. */
 export type RcCall = (typeof RcCall)[keyof typeof RcCall];
@@ -68,6 +74,9 @@ export const RC_CALL_NAMES: Readonly<Record<number, string>> = {
   19: 'rc_attest',
   20: 'rc_storage_attach',
   21: 'rc_set_kernel_entry',
+  22: 'rc_host_space_create',
+  23: 'rc_host_space_destroy',
+  24: 'rc_host_space_switch',
 };
 
 /** Error results (Linux errno values, negated). */
@@ -134,7 +143,10 @@ export const ExecPolicy = { MeasuredOnly: 0, Allow: 1, Deny: 2 } as const;
 /** An exec policy. */
 export type ExecPolicy = (typeof ExecPolicy)[keyof typeof ExecPolicy];
 
-/** rc_set_pte `space`: the kernel's own tables, or a container's task address space. */
+/**
+ * rc_set_pte `space`: 0 = the OS (with tid 0 the kernel's own tables, with tid = a host space id
+ * that host process address space), else a container id (a container's task address space).
+ */
 export const PteSpace = { Kernel: 0 } as const;
 
 /*
@@ -156,19 +168,21 @@ export const PteSpace = { Kernel: 0 } as const;
  * rc_set_pte(space, tid, va, pteLow, pteHigh, level) → 0
  *   Write one stage-1 descriptor (VMSAv8-64, 4 KB granule, 48-bit VA; bits [31:0] in pteLow, [63:32]
  *   in pteHigh) at translation level `level` (0..3) for `va`. space = PteSpace.Kernel (0): the
- *   kernel's TTBR1 tree, `tid` must be 0 and va in [-2^48, 0). space = cid: the TTBR0 tree of task
- *   `tid` of container cid, va in [0, USER_VA_LIMIT). `va` must be aligned to the span of the entry
+ *   kernel's TTBR1 tree when `tid` = 0, va in [-2^48, 0); the TTBR0 tree of host address space
+ *   `tid` (an id from rc_host_space_create) when tid >= 1, va in [0, USER_VA_LIMIT). space = cid:
+ *   the TTBR0 tree of task `tid` of container cid, va in [0, USER_VA_LIMIT). `va` must be aligned to the span of the entry
  *   (512 GiB, 1 GiB, 2 MiB, 4 KiB for levels 0..3); the tables of levels 0..level-1 must already be
  *   linked. The mini-OS writes the descriptor through its own linear map (break-before-make when a
- *   valid descriptor changes) and invalidates the VA: TLBI VAE1 with the address space's ASID, or
- *   TLBI VAAE1 for the kernel.
+ *   valid descriptor changes) and invalidates the VA: TLBI VAE1IS with the address space's ASID,
+ *   or TLBI VAAE1IS for the kernel.
  *   Table descriptors (level 0-2, bits[1:0] = 11) link a page: for a container, a PT(cid) page not
- *   linked anywhere (the mini-OS zeroes it); for the kernel, an OS page outside the kernel image
- *   that no kernel leaf maps writable (the mini-OS turns it into PT(os) and zeroes it) or an
- *   unlinked PT(os) page. Bits [11:2] and [58:48] of a table descriptor must be 0; APTable,
+ *   linked anywhere (the mini-OS zeroes it); for the kernel or a host space, an OS page outside
+ *   the kernel image that no kernel leaf maps writable and no host leaf maps (the mini-OS turns it
+ *   into PT(os) and zeroes it), or a PT(os) page the mini-OS unlinked and could not give back
+ *   (never the kernel root, the trampoline's or the SMMU's tables). Bits [11:2] and [58:48] of a table descriptor must be 0; APTable,
  *   XNTable and PXNTable (bits [63:59]) may only restrict and are accepted. Replacing a table
- *   descriptor unlinks its table, which must hold no valid entry; an unlinked kernel table returns
- *   to the OS, an unlinked container table to the container's PT pool, both zeroed.
+ *   descriptor unlinks its table, which must hold no valid entry; an unlinked kernel or host table
+ *   returns to the OS, an unlinked container table to the container's PT pool, all zeroed.
  *   Leaves (level 1-2 block, level 3 page): output address below 2^48 and aligned to the span;
  *   bits [52:48] (OA[51:48], GP, DBM, Contiguous) must be 0. W+X (AP[2] = 0 with UXN = 0 or
  *   PXN = 0) is refused everywhere. A container leaf must be EL0-accessible (AP[1] = 1), non-global
@@ -176,9 +190,15 @@ export const PteSpace = { Kernel: 0 } as const;
  *   VMA of the address space and grant no more than it (read needs Read, AP[2] = 0 needs Write,
  *   UXN = 0 needs Exec); it is not executable over a granule a kernel leaf still maps writable. A kernel leaf must be EL1-only (AP[1] = 0) with UXN = 1; it may be
  *   writable only over OS granules outside the kernel image (or device windows), executable only
- *   inside the kernel image, and never maps Root memory or a fixed (Root/Secure) range.
+ *   inside the kernel image, and never maps Root memory or a fixed (Root/Secure) range. A host leaf
+ *   must be EL0-accessible (AP[1] = 1), non-global (nG = 1), PXN = 1 and map only OS granules
+ *   outside the kernel image (never PT(os), the trampoline, MINI, SHIM, CTR, PT, Shared, Root, a
+ *   fixed range or a device window); a page it maps stays OS memory (rc_malloc_mm: EBUSY; a table
+ *   descriptor or host root: EPERM) until the leaf is gone, and a writable one counts as a
+ *   kernel-writable mapping.
  *   EINVAL: malformed arguments or descriptor, VA outside the space or misaligned, missing table.
- *   ENOENT: unknown or unbound container, unknown task, task without an address space.
+ *   ENOENT: unknown or unbound container, unknown task, task without an address space, unknown
+ *           host space.
  *   EPERM:  a policy refusal above; the mini-OS's own linear-map L0 entry; a table the mini-OS did
  *           not link.
  *   EBUSY:  replacing a table descriptor whose table still holds valid entries.
@@ -218,6 +238,26 @@ export const PteSpace = { Kernel: 0 } as const;
  * rc_set_kernel_entry(syscallVa, faultVa, irqVa) → 0
  *   Kernel entries the trampoline (OS context) and con-shims (container context) forward to. From
  *   the OS context, once (EBUSY after); kernel VAs only (EINVAL).
+ *
+ * Host processes (ordinary processes of the OS context) get TTBR0 address spaces from the mini-OS,
+ * since the kernel cannot write TTBR0_EL1. Their leaves are written with rc_set_pte(0, id, ...).
+ * rc_host_space_create(x2 root) → id ≥ 1
+ *   A new host address space whose level-0 table is the page at PA `root`: an OS page outside the
+ *   kernel image that no kernel leaf maps writable and no host leaf maps, linked nowhere (or a
+ *   spare PT(os) page, as for a table descriptor). The mini-OS zeroes it and makes it PT(os)
+ *   (readable, never writable, by the kernel), and gives the space an ASID from HOST_ASIDS.
+ *   EINVAL: root not a 4 KiB-aligned PA. EPERM: any other page. ENOMEM: no host ASID left, or
+ *   the page could not be turned into PT(os).
+ * rc_host_space_destroy(x2 id) → 0
+ *   Drop every leaf, scrub every table of the space and return it to the OS, TLBI ASIDE1IS its ASID
+ *   (which is then free). EINVAL: id not an integer ≥ 1. ENOENT: no such space. EBUSY: the space
+ *   is in TTBR0_EL1 of some PE (the caller's included): switch that PE to another host space or
+ *   into a container task first.
+ * rc_host_space_switch(x2 id) → 0
+ *   TTBR0_EL1 of the calling PE = root | ASID << 48 of host space `id`, so that the kernel can run
+ *   that host process at EL0 (no TLB maintenance is needed: every space has its own ASID).
+ *   EPERM: not called from the OS context (OS-GPT). EINVAL: id not an integer ≥ 1. ENOENT: no
+ *   such space.
  */
 
 /** rc_set_vma `prot` bits (the PROT_* values). */
@@ -232,11 +272,13 @@ export const VMA_MIN_ADDRESS = 0x1_0000;
 export const USER_VA_LIMIT = 2 ** 48;
 /** Largest number of VMAs of one address space. */
 export const MAX_VMAS_PER_SPACE = 1024;
-/**
- * ASIDs the mini-OS gives container address spaces: [base, base + count). The kernel keeps its own
- * ASIDs (host processes) below `base`.
- */
+/** ASIDs the mini-OS gives container address spaces: [base, base + count). */
 export const CONTAINER_ASIDS = { base: 0x8000, count: 0x8000 } as const;
+/**
+ * ASIDs the mini-OS gives host address spaces: [base, base + count), disjoint from
+ * CONTAINER_ASIDS. ASID 0 is never given (the TTBR0_EL1 reset value).
+ */
+export const HOST_ASIDS = { base: 1, count: 0x7fff } as const;
 
 /** Largest container id (ids are 1..MAX_CONTAINER_ID; 0 means "the OS"). */
 export const MAX_CONTAINER_ID = 0xffff;

@@ -36,6 +36,7 @@ import { leafDescriptor } from '../hw/layout.js';
 import { SmmuBits, SmmuCmd, SmmuReg } from '../hw/smmu.js';
 import { IoPerm, IPC_OPEN_FIN, IpcFlag, IpcOutOp, MAX_CONTAINER_ID, Owner, RcCall, RcError } from './abi.js';
 import type { CallContext, CallHandler, CallOutcome } from './calls.js';
+import { osMappings } from './calls-memory.js';
 import type { ContainerRecord } from './containers.js';
 import { ShimPage } from './containers.js';
 import { measurementChainOf, signReport, type Measurement } from './crypto/attestation.js';
@@ -644,6 +645,8 @@ function setIopte(context: CallContext, args: readonly number[]): CallOutcome {
     for (let i = 0; i < needed; i++) {
       const index = own.indexOf(poolPa + i * GRANULE);
       if (index < 0 || own.kindOf(index) !== Owner.Os) return fail(RcError.EPERM);
+      // A page the kernel can write, or a host process maps, must not become an I/O page table.
+      if (osMappings(minios, poolPa + i * GRANULE) > 0) return fail(RcError.EBUSY);
       pool.push(index);
     }
     // A device must never reach its own page tables.

@@ -1,19 +1,26 @@
 /**
  * Memory calls of the mini-OS: rc_set_vma, rc_set_pte, rc_copy_page (spec/rcontainer.md; argument
- * registers and errors in abi.ts), and the address-space half of rc_task_clone/exec/exit.
+ * registers and errors in abi.ts), the address-space half of rc_task_clone/exec/exit, and the
+ * address spaces of host processes (rc_host_space_create/destroy/switch).
  *
  * Every descriptor the MMU walks in the kernel's TTBR1 tree (below the kernel root, except the
- * mini-OS's own linear-map L0 entry) and in the TTBR0 trees of container tasks is written here, by
- * the mini-OS through its linear map, after validation (DESIGN.md §1 "Mixed page table"). What the
- * mini-OS keeps to validate (per MiniOs):
+ * mini-OS's own linear-map L0 entry), in the TTBR0 trees of container tasks and in the TTBR0 trees
+ * of host processes is written here, by the mini-OS through its linear map, after validation
+ * (DESIGN.md §1 "Mixed page table"). What the mini-OS keeps to validate (per MiniOs):
  *
- *  - `tables`: every page-table page it linked: its space (0 = kernel, else the container), the
- *    address space it belongs to and its level. A page is linked at most once, so TLB maintenance
- *    by VA is exact and no table can alias another.
- *  - `kernelWritable[g]`: the number of kernel leaves that grant EL1 write to granule g (a page
- *    cannot become a table while the kernel can write it).
+ *  - `tables`: every page-table page it linked: its space (0 = the OS: the kernel or a host
+ *    process, else the container), the address space it belongs to and its level. A page is linked
+ *    at most once, so TLB maintenance by VA is exact and no table can alias another.
+ *  - `kernelWritable[g]`: the number of kernel leaves that grant EL1 write to granule g, and of
+ *    host leaves that grant EL0 write (the kernel drives its host processes); a page cannot become
+ *    a table or container memory while the kernel can write it.
+ *  - `hostMapped[g]`: the number of host leaves that map granule g (any permission); a page a host
+ *    process maps stays OS memory: it becomes neither a table nor container memory.
  *  - `userMapped[g]`: the number of container leaves that map granule g (private memory = the
  *    CTR granules whose count an exiting address space takes to zero; they are scrubbed).
+ *  - `spareOsTables`: PT(os) pages it unlinked but could not give back to the OS; with OS pages,
+ *    the only pages a kernel or host table descriptor may link (never the trampoline's tables).
+ *  - host address spaces (root, ASID from HOST_ASIDS) and the one each PE has in TTBR0_EL1.
  *  - per container: its address spaces (root, ASID, tasks, VMAs) and its record area in SHIM.
  *
  * SIMPLIFICATION (as for ownership.ts): these indexes are host typed arrays and maps. The records
@@ -28,8 +35,8 @@
  *   free slots are zero. The task slot of the record page (containers.ts ShimRecord.tasks) holds
  *   the task's address-space id at +20 (0: none).
  *
- * SIMPLIFICATION: TLB maintenance is local to the PE the mini-OS runs on (TLBI VAE1, VAAE1,
- * ASIDE1); the PE model has no inner-shareable broadcast forms of these yet.
+ * TLB maintenance uses the inner-shareable broadcast forms (TLBI VAE1IS, VAAE1IS, ASIDE1IS): an
+ * address space may have run on any PE.
  */
 import { decodeBootInfo } from '../firmware/boot-info.js';
 import { assert } from '../hw/bits.js';
@@ -37,6 +44,7 @@ import { Gpi } from '../hw/pas.js';
 import {
   CloneFlag,
   CONTAINER_ASIDS,
+  HOST_ASIDS,
   MAX_VMAS_PER_SPACE,
   Owner,
   PteSpace,
@@ -62,10 +70,10 @@ interface Range {
 
 /** A page-table page the mini-OS linked. */
 interface TablePage {
-  /** 0 for the kernel's tree, else the container id. */
+  /** 0 for the OS's trees (the kernel's, a host process's), else the container id. */
   readonly space: number;
-  /** The container address space it belongs to (undefined for the kernel). */
-  readonly owner: AddressSpace | undefined;
+  /** The address space it belongs to (undefined for the kernel). */
+  readonly owner: SpaceOwner | undefined;
   /** Translation level of the table (0 = a root). */
   readonly level: number;
 }
@@ -82,6 +90,7 @@ interface Vma {
 
 /** A container task address space: one TTBR0 tree. */
 interface AddressSpace {
+  readonly kind: 'container';
   readonly id: number;
   /** PA of the level-0 table. */
   readonly root: number;
@@ -90,6 +99,26 @@ interface AddressSpace {
   /** Sorted by start, never overlapping. */
   readonly vmas: Vma[];
   readonly slot: number;
+}
+
+/** A host process address space: one TTBR0 tree of PT(os) pages. */
+interface HostSpace {
+  readonly kind: 'host';
+  readonly id: number;
+  /** PA of the level-0 table (PT(os)). */
+  readonly root: number;
+  readonly asid: number;
+}
+
+/** The address space a TTBR0 tree belongs to. */
+type SpaceOwner = AddressSpace | HostSpace;
+
+/** ASIDs of one range: [base, base + count), those in use, the next one to try. */
+interface AsidPool {
+  readonly base: number;
+  readonly count: number;
+  readonly used: Set<number>;
+  next: number;
 }
 
 /** What this module keeps about one container. */
@@ -110,10 +139,19 @@ interface MemoryState {
   readonly minios: MiniOs;
   readonly kernelWritable: Uint32Array;
   readonly userMapped: Uint32Array;
+  readonly hostMapped: Uint32Array;
   /** Granule index → the linked table page there. */
   readonly tables: Map<number, TablePage>;
-  readonly asids: Set<number>;
-  nextAsid: number;
+  /** Unlinked PT(os) pages that may be linked again (see the header). */
+  readonly spareOsTables: Set<number>;
+  /** ASIDs of container address spaces (CONTAINER_ASIDS) and of host ones (HOST_ASIDS). */
+  readonly asids: AsidPool;
+  readonly hostAsids: AsidPool;
+  /** Live host address spaces by id. */
+  readonly hostSpaces: Map<number, HostSpace>;
+  nextHostId: number;
+  /** PE id → the host space the mini-OS last loaded into its TTBR0_EL1 (if still there). */
+  readonly hostLoaded: Map<number, HostSpace>;
   /** The kernel image (text and rodata) from the firmware's boot information; undefined if unreadable. */
   readonly kernelImage: Range | undefined;
   /** L0 index of the mini-OS's linear map in the kernel root. */
@@ -152,9 +190,14 @@ function stateOf(minios: MiniOs, port: LinearMapPort): MemoryState {
     minios,
     kernelWritable: new Uint32Array(granules),
     userMapped: new Uint32Array(granules),
+    hostMapped: new Uint32Array(granules),
     tables: new Map(),
-    asids: new Set(),
-    nextAsid: CONTAINER_ASIDS.base,
+    spareOsTables: new Set(),
+    asids: { ...CONTAINER_ASIDS, used: new Set(), next: CONTAINER_ASIDS.base },
+    hostAsids: { ...HOST_ASIDS, used: new Set(), next: HOST_ASIDS.base },
+    hostSpaces: new Map(),
+    nextHostId: 1,
+    hostLoaded: new Map(),
     kernelImage: readKernelImage(minios, port),
     miniL0Index: Math.floor((minios.params.linearBase + TWO48) / SPAN[0]) % 512,
     containers: new Map(),
@@ -372,14 +415,18 @@ function writeVmaSlot(
 
 // ------------------------------------------------------------------------------------ address spaces
 
-function allocateAsid(state: MemoryState): number {
-  assert(state.asids.size < CONTAINER_ASIDS.count, 'a free ASID was checked for');
-  const end = CONTAINER_ASIDS.base + CONTAINER_ASIDS.count;
+function asidsLeft(pool: AsidPool): boolean {
+  return pool.used.size < pool.count;
+}
+
+function allocateAsid(pool: AsidPool): number {
+  assert(asidsLeft(pool), 'a free ASID was checked for');
+  const end = pool.base + pool.count;
   for (;;) {
-    const asid = state.nextAsid;
-    state.nextAsid = asid + 1 === end ? CONTAINER_ASIDS.base : asid + 1;
-    if (!state.asids.has(asid)) {
-      state.asids.add(asid);
+    const asid = pool.next;
+    pool.next = asid + 1 === end ? pool.base : asid + 1;
+    if (!pool.used.has(asid)) {
+      pool.used.add(asid);
       return asid;
     }
   }
@@ -410,9 +457,10 @@ function createSpace(
   const index = minios.ownership.indexOf(root);
   minios.scrub(port, index);
   const space: AddressSpace = {
+    kind: 'container',
     id: memory.nextSpaceId++,
     root,
-    asid: allocateAsid(state),
+    asid: allocateAsid(state.asids),
     tasks: new Set(),
     vmas: [],
     slot: takeSlot(memory),
@@ -444,27 +492,22 @@ function detach(context: CallContext, state: MemoryState, memory: ContainerMemor
     return;
   }
   const { minios, pe, port } = context;
-  releaseTable(context, state, memory.record.cid, space, space.root, 0);
+  const tree: Tree = { space: memory.record.cid, owner: space, root: space.root, record: memory.record };
+  releaseTable(context, state, tree, space.root, 0);
   // No entry tagged with the ASID may outlive the space (the ASID is reused).
   pe.tlbi('ASIDE1IS', space.asid); // broadcast: the address space may have run on any PE
-  state.asids.delete(space.asid);
+  state.asids.used.delete(space.asid);
   for (const vma of space.vmas) freeSlot(minios, port, memory, vma.slot);
   freeSlot(minios, port, memory, space.slot);
 }
 
 /**
- * Tear down the table at `pa` (level `level`) of a dying address space: drop every leaf's count,
- * scrubbing CTR(cid) granules no other leaf maps (the space's private memory), then scrub the
- * table itself, which stays in the container's PT pool.
+ * Tear down the table at `pa` (level `level`) of a dying address space: drop what every leaf
+ * contributes to the reverse maps, then scrub the table itself. For a container, CTR(cid) granules
+ * no other leaf maps (the space's private memory) are scrubbed and the tables stay in the
+ * container's PT pool; the tables of a host space go back to the OS.
  */
-function releaseTable(
-  context: CallContext,
-  state: MemoryState,
-  cid: number,
-  space: AddressSpace,
-  pa: number,
-  level: number,
-): void {
+function releaseTable(context: CallContext, state: MemoryState, tree: Tree, pa: number, level: number): void {
   const { minios, port } = context;
   const own = minios.ownership;
   const bytes = port.readBytes(pa, GRANULE);
@@ -477,15 +520,20 @@ function releaseTable(
     if (kind === Desc.Table) {
       const child = outputAddress(low, high);
       assert(
-        state.tables.get(own.indexOf(child))?.owner === space,
+        state.tables.get(own.indexOf(child))?.owner === tree.owner,
         'a linked table belongs to its address space',
       );
-      releaseTable(context, state, cid, space, child, level + 1);
+      releaseTable(context, state, tree, child, level + 1);
     } else if (kind === Desc.Leaf) {
+      countLeaf(state, tree, undefined, low, high, level, -1);
+      if (tree.owner?.kind !== 'container') continue;
       forEachGranule(own, outputAddress(low, high), SPAN[level]!, (index) => {
         if (index < 0) return;
-        const count = --state.userMapped[index]!;
-        if (count === 0 && own.kindOf(index) === Owner.Ctr && own.containerOf(index) === cid)
+        if (
+          state.userMapped[index] === 0 &&
+          own.kindOf(index) === Owner.Ctr &&
+          own.containerOf(index) === tree.space
+        )
           minios.scrub(port, index);
       });
     }
@@ -493,6 +541,7 @@ function releaseTable(
   const index = own.indexOf(pa);
   minios.scrub(port, index);
   state.tables.delete(index);
+  if (tree.space === PteSpace.Kernel) returnOsTable(context, state, index);
 }
 
 function forEachGranule(
@@ -529,7 +578,7 @@ export function prepareCloneSpace(
   if (root === 0) return () => undefined;
   const checked = checkRoot(state, record.cid, root);
   if (checked < 0) return checked as RcError;
-  if (state.asids.size >= CONTAINER_ASIDS.count) return RcError.ENOMEM;
+  if (!asidsLeft(state.asids)) return RcError.ENOMEM;
   const inherit = parentSpace?.vmas ?? [];
   if (!reserveSlots(context, memory, 1 + inherit.length)) return RcError.ENOMEM;
   return (tid) => attach(context, memory, createSpace(context, state, memory, root, inherit), tid);
@@ -551,7 +600,7 @@ export function prepareExecSpace(
   if (root === 0) return () => detach(context, state, memory, tid);
   const checked = checkRoot(state, record.cid, root);
   if (checked < 0) return checked as RcError;
-  if (state.asids.size >= CONTAINER_ASIDS.count) return RcError.ENOMEM;
+  if (!asidsLeft(state.asids)) return RcError.ENOMEM;
   if (!reserveSlots(context, memory, 1)) return RcError.ENOMEM;
   return () => {
     detach(context, state, memory, tid);
@@ -587,6 +636,32 @@ export function taskAddressSpace(
   if (memory === undefined || memory.record !== minios.containers.get(cid)) return undefined;
   const space = memory.spaceOf.get(tid);
   return space === undefined ? undefined : { root: space.root, asid: space.asid };
+}
+
+/**
+ * Load TTBR0_EL1 of the calling PE with the address space of task `tid` of container `cid` (root
+ * and ASID), for rc_switch_to_depriv; false (nothing changed) when the task has none.
+ */
+export function loadTaskSpace(context: CallContext, cid: number, tid: number): boolean {
+  const space = taskAddressSpace(context.minios, cid, tid);
+  if (space === undefined) return false;
+  loadTtbr0(context, space);
+  stateOf(context.minios, context.port).hostLoaded.delete(context.pe.id);
+  return true;
+}
+
+function loadTtbr0({ pe }: CallContext, space: { root: number; asid: number }): void {
+  pe.msr('TTBR0_EL1', space.root % TWO32, (Math.floor(space.root / TWO32) | (space.asid << 16)) >>> 0);
+}
+
+/**
+ * Number of leaves that pin the granule at `pa` to the OS: kernel leaves that let EL1 write it,
+ * host leaves that map it. It must not become container memory or a table while > 0.
+ */
+export function osMappings(minios: MiniOs, pa: number): number {
+  const index = minios.ownership.indexOf(pa);
+  const state = states.get(minios);
+  return index < 0 || state === undefined ? 0 : state.kernelWritable[index]! + state.hostMapped[index]!;
 }
 
 /** Number of kernel leaves that let EL1 write the granule at `pa` (for ownership changes elsewhere). */
@@ -654,9 +729,10 @@ function setVma(context: CallContext, args: readonly number[]): CallOutcome {
 
 /** The tree an rc_set_pte writes into. */
 interface Tree {
-  /** 0 for the kernel, else the container id. */
+  /** 0 for the OS's trees (the kernel's, a host process's), else the container id. */
   readonly space: number;
-  readonly owner: AddressSpace | undefined;
+  /** undefined for the kernel's tree. */
+  readonly owner: SpaceOwner | undefined;
   readonly root: number;
   /** The record of the container (undefined for the kernel). */
   readonly record: ContainerRecord | undefined;
@@ -716,10 +792,33 @@ function checkKernelLeaf(state: MemoryState, low: number, high: number, level: n
   return 0;
 }
 
+/**
+ * Validate a host leaf (TTBR0 of a host process): EL0-accessible, non-global, PXN, and only over
+ * OS memory outside the kernel image (never a table, the trampoline, MINI, SHIM, CTR, PT, Shared,
+ * Root, a fixed range or a device window). W^X is checked by the caller.
+ */
+function checkHostLeaf(state: MemoryState, low: number, high: number, level: number): RcError | 0 {
+  const image = state.kernelImage;
+  const minios = state.minios;
+  const own = minios.ownership;
+  if (image === undefined) return RcError.EPERM;
+  if (!leafEl0(low) || (low & 0x800) === 0 || !leafPxn(high)) return RcError.EPERM;
+  const base = outputAddress(low, high);
+  const size = SPAN[level]!;
+  for (const fixed of minios.boot.fixedRanges) if (overlaps(base, size, fixed)) return RcError.EPERM;
+  if (overlaps(base, size, image)) return RcError.EPERM;
+  for (let pa = base; pa < base + size; pa += GRANULE) {
+    const index = own.indexOf(pa);
+    if (index < 0 || own.kindOf(index) !== Owner.Os) return RcError.EPERM;
+  }
+  return 0;
+}
+
 /** Validate a container leaf (TTBR0 of `tree.owner`); returns the VMA it lies in or an error. */
 function checkUserLeaf(
   state: MemoryState,
   tree: Tree,
+  owner: AddressSpace,
   va: number,
   low: number,
   high: number,
@@ -731,7 +830,7 @@ function checkUserLeaf(
   // User memory: EL0-accessible, tagged with the ASID, never executable at EL1.
   if (!leafEl0(low) || (low & 0x800) === 0 || !leafPxn(high)) return RcError.EPERM;
   const size = SPAN[level]!;
-  const vma = tree.owner!.vmas[vmaIndexAt(tree.owner!.vmas, va)];
+  const vma = owner.vmas[vmaIndexAt(owner.vmas, va)];
   if (vma === undefined || va + size > vma.end) return RcError.EPERM;
   if ((vma.prot & VmaProt.Read) === 0) return RcError.EPERM;
   if (leafWritable(low) && (vma.prot & VmaProt.Write) === 0) return RcError.EPERM;
@@ -754,19 +853,22 @@ function checkUserLeaf(
 }
 
 /**
- * Validate the page a table descriptor links. Returns its granule index, or an error. For the
- * kernel, `fresh` tells whether the page is still OS memory (to become PT(os)).
+ * Validate the page a table descriptor links (or a host root). Returns its granule index, or an
+ * error. For the OS's trees it is an OS page (to become PT(os)) or a spare PT(os) page.
  */
 function checkTablePage(state: MemoryState, tree: Tree, pa: number): RcError | number {
   const own = state.minios.ownership;
   const index = own.indexOf(pa);
   if (index < 0 || state.tables.has(index) || state.kernelWritable[index]! > 0) return RcError.EPERM;
+  // A page a host process maps stays OS memory (no EL0 view of a table).
+  if (state.hostMapped[index]! > 0) return RcError.EPERM;
   const kind = own.kindOf(index);
   if (tree.space === PteSpace.Kernel) {
     const image = state.kernelImage;
     if (image === undefined || inRange(pa, image)) return RcError.EPERM;
-    if (kind !== Owner.Os && kind !== Owner.PtOs) return RcError.EPERM;
-    // The SMMU's I/O page tables are PT(os) too, but never part of the kernel's own tree.
+    // Other PT(os) pages are the kernel root, the trampoline's tables and the SMMU's I/O tables:
+    // never part of a tree the kernel edits.
+    if (kind !== Owner.Os && !(kind === Owner.PtOs && state.spareOsTables.has(index))) return RcError.EPERM;
     if (isIoTableGranule(state.minios, index)) return RcError.EPERM;
     return index;
   }
@@ -793,12 +895,16 @@ function countLeaf(
   delta: 1 | -1,
 ): void {
   const own = state.minios.ownership;
-  const counts =
-    tree.owner === undefined ? (leafWritable(low) ? state.kernelWritable : undefined) : state.userMapped;
   if (vma !== undefined) vma.leaves += delta;
-  if (counts === undefined) return;
+  const counts: Uint32Array[] = [];
+  if (tree.owner?.kind === 'container') counts.push(state.userMapped);
+  else {
+    // Kernel and host leaves: what the kernel can write, and what host processes map.
+    if (leafWritable(low)) counts.push(state.kernelWritable);
+    if (tree.owner?.kind === 'host') counts.push(state.hostMapped);
+  }
   forEachGranule(own, outputAddress(low, high), SPAN[level]!, (index) => {
-    if (index >= 0) counts[index] = counts[index]! + delta;
+    if (index >= 0) for (const c of counts) c[index] = c[index]! + delta;
   });
 }
 
@@ -818,14 +924,21 @@ function setPte(context: CallContext, args: readonly number[]): CallOutcome {
   const state = stateOf(minios, port);
   let tree: Tree;
   let vaBits: number;
-  if (spaceArg === PteSpace.Kernel) {
-    if (tid !== 0 || va < -TWO48 || va >= 0) return refuse(RcError.EINVAL);
+  if (spaceArg === PteSpace.Kernel && tid === 0) {
+    if (va < -TWO48 || va >= 0) return refuse(RcError.EINVAL);
     vaBits = va + TWO48;
     // The mini-OS's own region (its linear map and every table below it) is never the kernel's.
     if (tableIndex(vaBits, 0) === state.miniL0Index || tableIndex(vaBits, 0) === minios.windowL0Index) {
       return refuse(RcError.EPERM);
     }
     tree = { space: PteSpace.Kernel, owner: undefined, root: minios.kernelRoot, record: undefined };
+  } else if (spaceArg === PteSpace.Kernel) {
+    // A host process's TTBR0 tree: `tid` is the host space id.
+    if (!Number.isSafeInteger(tid) || tid < 0 || va < 0 || va >= USER_VA_LIMIT) return refuse(RcError.EINVAL);
+    vaBits = va;
+    const owner = state.hostSpaces.get(tid);
+    if (owner === undefined) return refuse(RcError.ENOENT);
+    tree = { space: PteSpace.Kernel, owner, root: owner.root, record: undefined };
   } else {
     if (!isCid(spaceArg)) return refuse(RcError.EINVAL);
     if (va < 0 || va >= USER_VA_LIMIT) return refuse(RcError.EINVAL);
@@ -857,11 +970,14 @@ function setPte(context: CallContext, args: readonly number[]): CallOutcome {
     if (outputAddress(low, high) % span !== 0) return refuse(RcError.EINVAL);
     // W^X: writable at some EL and executable at some EL.
     if (leafWritable(low) && (!leafUxn(high) || !leafPxn(high))) return refuse(RcError.EPERM);
-    if (tree.owner === undefined) {
-      const checked = checkKernelLeaf(state, low, high, level);
+    if (tree.owner === undefined || tree.owner.kind === 'host') {
+      const checked =
+        tree.owner === undefined
+          ? checkKernelLeaf(state, low, high, level)
+          : checkHostLeaf(state, low, high, level);
       if (checked !== 0) return refuse(checked);
     } else {
-      const checked = checkUserLeaf(state, tree, va, low, high, level);
+      const checked = checkUserLeaf(state, tree, tree.owner, va, low, high, level);
       if (typeof checked === 'number') return refuse(checked);
       newVma = checked;
     }
@@ -886,10 +1002,9 @@ function setPte(context: CallContext, args: readonly number[]): CallOutcome {
     const checked = checkTablePage(state, tree, outputAddress(low, high));
     if (checked < 0) return refuse(checked as RcError);
     linkIndex = checked;
-    // The kernel's new table leaves the OS: PT(os), read-only to the kernel from now on.
-    if (tree.owner === undefined && own.kindOf(linkIndex) === Owner.Os) {
-      if (!minios.transfer(context.pe, [linkIndex], Owner.PtOs, 0)) return refuse(RcError.ENOMEM);
-    }
+    // A new table of the OS leaves the OS: PT(os), read-only to the kernel from now on.
+    if (tree.space === PteSpace.Kernel && !takeOsTable(context, state, linkIndex))
+      return refuse(RcError.ENOMEM);
   }
 
   // Commit. Break-before-make: a valid descriptor is invalidated (and its VA) before the new one.
@@ -899,15 +1014,14 @@ function setPte(context: CallContext, args: readonly number[]): CallOutcome {
     invalidateVa(context, tree, va);
   }
   if (oldKind === Desc.Leaf) {
-    const oldVma = tree.owner === undefined ? undefined : tree.owner.vmas[vmaIndexAt(tree.owner.vmas, va)];
+    const oldVma =
+      tree.owner?.kind === 'container' ? tree.owner.vmas[vmaIndexAt(tree.owner.vmas, va)] : undefined;
     countLeaf(state, tree, oldVma, oldLow, oldHigh, level, -1);
   }
   if (unlinkIndex >= 0) {
     minios.scrub(port, unlinkIndex);
     state.tables.delete(unlinkIndex);
-    // An unlinked kernel table goes back to the OS (it never allocates: PT(os) and OS look alike
-    // in every view); if that failed it would stay an unlinked PT(os) page, linkable again.
-    if (tree.owner === undefined) minios.transfer(context.pe, [unlinkIndex], Owner.Os, 0);
+    if (tree.space === PteSpace.Kernel) returnOsTable(context, state, unlinkIndex);
   }
   if (linkIndex >= 0) {
     minios.scrub(port, linkIndex);
@@ -958,6 +1072,96 @@ function copyPage({ minios, port }: CallContext, args: readonly number[]): CallO
   return { result: 0 };
 }
 
+// ------------------------------------------------------------------------------------ host address spaces
+
+/** A new table of the OS's trees: an OS page becomes PT(os), or a spare PT(os) page is reused. */
+function takeOsTable(context: CallContext, state: MemoryState, index: number): boolean {
+  if (state.spareOsTables.delete(index)) return true;
+  return context.minios.transfer(context.pe, [index], Owner.PtOs, 0);
+}
+
+/**
+ * An unlinked (scrubbed) table of the OS's trees goes back to the OS. That never allocates (PT(os)
+ * and OS look alike in every view); if it failed the page would stay a spare PT(os) page.
+ */
+function returnOsTable(context: CallContext, state: MemoryState, index: number): void {
+  if (!context.minios.transfer(context.pe, [index], Owner.Os, 0)) state.spareOsTables.add(index);
+}
+
+function isHostSpaceId(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 1;
+}
+
+/** rc_host_space_create(root) → id. */
+function createHostSpace(context: CallContext, args: readonly number[]): CallOutcome {
+  const [root = 0] = args;
+  const { minios, port } = context;
+  if (!isGranulePa(root)) return refuse(RcError.EINVAL);
+  const state = stateOf(minios, port);
+  const index = checkTablePage(
+    state,
+    { space: PteSpace.Kernel, owner: undefined, root, record: undefined },
+    root,
+  );
+  if (index < 0) return refuse(index as RcError);
+  if (!asidsLeft(state.hostAsids)) return refuse(RcError.ENOMEM);
+  if (!takeOsTable(context, state, index)) return refuse(RcError.ENOMEM);
+  minios.scrub(port, index);
+  const space: HostSpace = {
+    kind: 'host',
+    id: state.nextHostId++,
+    root,
+    asid: allocateAsid(state.hostAsids),
+  };
+  state.tables.set(index, { space: PteSpace.Kernel, owner: space, level: 0 });
+  state.hostSpaces.set(space.id, space);
+  return { result: space.id };
+}
+
+/** rc_host_space_destroy(id). */
+function destroyHostSpace(context: CallContext, args: readonly number[]): CallOutcome {
+  const [id = 0] = args;
+  const { minios, port, pe } = context;
+  if (!isHostSpaceId(id)) return refuse(RcError.EINVAL);
+  const state = stateOf(minios, port);
+  const space = state.hostSpaces.get(id);
+  if (space === undefined) return refuse(RcError.ENOENT);
+  // A PE whose TTBR0_EL1 still holds it would walk pages that are the OS's again.
+  for (const loaded of state.hostLoaded.values()) if (loaded === space) return refuse(RcError.EBUSY);
+  releaseTable(
+    context,
+    state,
+    { space: PteSpace.Kernel, owner: space, root: space.root, record: undefined },
+    space.root,
+    0,
+  );
+  // No entry tagged with the ASID may outlive the space (the ASID is reused); any PE may hold one.
+  pe.tlbi('ASIDE1IS', space.asid);
+  state.hostAsids.used.delete(space.asid);
+  state.hostSpaces.delete(id);
+  return { result: 0 };
+}
+
+/** rc_host_space_switch(id): TTBR0_EL1 of the calling PE = the host space. OS context only. */
+function switchHostSpace(context: CallContext, args: readonly number[]): CallOutcome {
+  const [id = 0] = args;
+  const { minios, port, pe, callerView } = context;
+  if (callerView !== minios.views.osL0) return refuse(RcError.EPERM);
+  if (!isHostSpaceId(id)) return refuse(RcError.EINVAL);
+  const state = stateOf(minios, port);
+  const space = state.hostSpaces.get(id);
+  if (space === undefined) return refuse(RcError.ENOENT);
+  loadTtbr0(context, space);
+  state.hostLoaded.set(pe.id, space);
+  return { result: 0 };
+}
+
+/** Root PA and ASID of host address space `id`, or undefined. */
+export function hostAddressSpace(minios: MiniOs, id: number): { root: number; asid: number } | undefined {
+  const space = states.get(minios)?.hostSpaces.get(id);
+  return space === undefined ? undefined : { root: space.root, asid: space.asid };
+}
+
 // ------------------------------------------------------------------------------------ registry
 
 /** Handlers by call number. */
@@ -965,6 +1169,9 @@ export const MEMORY_CALLS: Readonly<Record<number, CallHandler>> = {
   [RcCall.SetVma]: setVma,
   [RcCall.SetPte]: setPte,
   [RcCall.CopyPage]: copyPage,
+  [RcCall.HostSpaceCreate]: createHostSpace,
+  [RcCall.HostSpaceDestroy]: destroyHostSpace,
+  [RcCall.HostSpaceSwitch]: switchHostSpace,
 };
 
 /**

@@ -16,8 +16,8 @@ import {
   MEMORY_CALLS,
   TASK_SLOT_SPACE_ID_OFFSET,
   forgetMemory,
-  kernelWritableMappings,
-  taskAddressSpace,
+  loadTaskSpace,
+  osMappings,
   prepareCloneSpace,
   prepareExecSpace,
   releaseTaskSpace,
@@ -278,8 +278,9 @@ function mallocMm({ minios, pe, port }: CallContext, cid: number, pa: number, co
   for (let i = 0; i < count; i++) {
     const index = own.indexOf(pa + i * 4096);
     if (index < 0 || own.kindOf(index) !== Owner.Os) return refuse(RcError.EPERM);
-    // A page the kernel can still write must not become container memory, a page table or shim.
-    if (kernelWritableMappings(minios, pa + i * 4096) > 0) return refuse(RcError.EBUSY);
+    // A page the kernel can still write, or a host process maps, must not become container
+    // memory, a page table or shim.
+    if (osMappings(minios, pa + i * 4096) > 0) return refuse(RcError.EBUSY);
     indices.push(index);
   }
   const owned = record.ctr.size + record.pt.size + record.shim.length + record.shimFromOs.size;
@@ -419,7 +420,8 @@ function taskExit(context: CallContext, cid: number, tid: number): CallOutcome {
  * the trampoline's restore stub, which reloads the task's registers from its context in SHIM(c)
  * (read through the container's window) and ERETs to EL0.
  */
-function switchToDepriv({ minios, pe }: CallContext, cid: number, tid: number): CallOutcome {
+function switchToDepriv(context: CallContext, cid: number, tid: number): CallOutcome {
+  const { minios, pe } = context;
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined || !record.bound) return refuse(RcError.ENOENT);
@@ -427,9 +429,7 @@ function switchToDepriv({ minios, pe }: CallContext, cid: number, tid: number): 
   if (task === undefined || task.binary === undefined) return refuse(RcError.EPERM);
   if (task.runningOn !== undefined && task.runningOn !== pe.id) return refuse(RcError.EBUSY);
   // The task runs on the address space the mini-OS validated: only the mini-OS writes TTBR0_EL1.
-  const space = taskAddressSpace(minios, cid, tid);
-  if (space === undefined) return refuse(RcError.EPERM);
-  pe.msr('TTBR0_EL1', space.root % 2 ** 32, (Math.floor(space.root / 2 ** 32) | (space.asid << 16)) >>> 0);
+  if (!loadTaskSpace(context, cid, tid)) return refuse(RcError.EPERM);
   task.runningOn = pe.id;
   const shimPas = record.shim.map((index) => minios.ownership.paOf(index));
   return {
