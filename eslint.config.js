@@ -3,7 +3,19 @@
 import tseslint from 'typescript-eslint';
 
 /** Layers from the bottom up; each may import the ones listed before it. */
-const LAYERS = ['hw', 'firmware', 'minios', 'kernel', 'user', 'runtime', 'designs', 'eval', 'store', 'ui', 'cli'];
+const LAYERS = [
+  'hw',
+  'firmware',
+  'minios',
+  'kernel',
+  'user',
+  'runtime',
+  'designs',
+  'eval',
+  'store',
+  'ui',
+  'cli',
+];
 /** Layers at the same height that must not import each other. */
 const PEERS = { user: ['runtime'], runtime: ['user'], store: ['ui', 'cli'], ui: ['cli'] };
 

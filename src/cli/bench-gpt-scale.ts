@@ -11,7 +11,11 @@ function wholeNumber(text: string, flag: string, min: number, max: number): numb
 }
 
 /** Run and print; returns the exit code. */
-export function benchGptScaleCommand(options: { containers: string; dramGib: string; json?: boolean }): number {
+export function benchGptScaleCommand(options: {
+  containers: string;
+  dramGib: string;
+  json?: boolean;
+}): number {
   const containers = wholeNumber(options.containers, '--containers', 0, 20_000);
   const dramGib = wholeNumber(options.dramGib, '--dram-gib', 1, 1024);
   const start = process.hrtime.bigint();
@@ -24,7 +28,9 @@ export function benchGptScaleCommand(options: { containers: string; dramGib: str
   const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
   console.log(`bench gpt-scale: ${containers} containers on ${dramGib} GiB of DRAM`);
   console.log(`  GPT memory at boot        ${mib(result.gptBytesAtBoot)}`);
-  console.log(`  GPT memory now            ${mib(result.gptBytes)} (${(100 * result.gptFractionOfDram).toFixed(3)} % of DRAM, goal <= 2 %)`);
+  console.log(
+    `  GPT memory now            ${mib(result.gptBytes)} (${(100 * result.gptFractionOfDram).toFixed(3)} % of DRAM, goal <= 2 %)`,
+  );
   console.log(`  per container             ${(result.gptBytesPerContainer / 1024).toFixed(1)} KiB`);
   console.log(`  host time                 ${hostSeconds.toFixed(2)} s`);
   return 0;

@@ -13,7 +13,9 @@ export function conformanceCommand(files: string[], options: { quiet?: boolean }
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new UserError(`conformance: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new UserError(
+        `conformance: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
     }
     let parsed;
     try {
@@ -29,9 +31,13 @@ export function conformanceCommand(files: string[], options: { quiet?: boolean }
       throw error;
     }
     if (!options.quiet) {
-      const failures = report.failures.slice(before === 0 ? 0 : report.failures.length - (report.failed - before));
+      const failures = report.failures.slice(
+        before === 0 ? 0 : report.failures.length - (report.failed - before),
+      );
       for (const f of failures) {
-        console.log(`FAIL ${file} ${f.caseId} ${f.check}\n  expected: ${f.expected}\n  actual:   ${f.actual}`);
+        console.log(
+          `FAIL ${file} ${f.caseId} ${f.check}\n  expected: ${f.expected}\n  actual:   ${f.actual}`,
+        );
       }
     }
   }

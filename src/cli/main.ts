@@ -29,14 +29,18 @@ program
 
 program
   .command('demo')
-  .description('a short tour: the machine (GPT, GPC, MMU, TLB, a stale TLB entry), then the trusted platform (measured boot, GPT views, a container and a compromised kernel)')
+  .description(
+    'a short tour: the machine (GPT, GPC, MMU, TLB, a stale TLB entry), then the trusted platform (measured boot, GPT views, a container and a compromised kernel)',
+  )
   .action(() => {
     exitCode = demoCommand();
   });
 
 program
   .command('tcb')
-  .description('trusted computing base in SLoC by privilege level (EL3 service, mini-OS, EL0), next to the paper')
+  .description(
+    'trusted computing base in SLoC by privilege level (EL3 service, mini-OS, EL0), next to the paper',
+  )
   .option('--json', 'print JSON (keys el3, el1, el0)')
   .action((options: { json?: boolean }) => {
     exitCode = tcbCommand(options);

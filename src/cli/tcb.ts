@@ -26,6 +26,7 @@ export function tcbCommand(options: { json?: boolean }): number {
   console.log(`  EL3 (GPT-switch service)  ${String(report.el3).padStart(6)}   paper ${report.paper.el3}`);
   console.log(`  EL1 (mini-OS)             ${String(report.el1).padStart(6)}   paper ${report.paper.el1}`);
   console.log(`  EL0 (trusted user part)   ${String(report.el0).padStart(6)}   paper ${report.paper.el0}`);
-  for (const file of report.files) console.log(`    ${file.part}  ${String(file.sloc).padStart(5)}  ${file.path}`);
+  for (const file of report.files)
+    console.log(`    ${file.part}  ${String(file.sloc).padStart(5)}  ${file.path}`);
   return 0;
 }

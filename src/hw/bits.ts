@@ -46,7 +46,8 @@ export function split64(value: number): [number, number] {
 /** Parse a hex or decimal string (or a number) into a BigInt; throws on malformed input. */
 export function parseU64(text: string | number, what: string): bigint {
   if (typeof text === 'number') {
-    if (!Number.isSafeInteger(text) || text < 0) throw new RangeError(`${what}: ${text} is not a 64-bit value`);
+    if (!Number.isSafeInteger(text) || text < 0)
+      throw new RangeError(`${what}: ${text} is not a 64-bit value`);
     return BigInt(text);
   }
   if (!/^(0x[0-9a-f_]+|[0-9_]+)$/i.test(text.trim())) {

@@ -22,8 +22,10 @@ export class CodeRegistry {
 
   /** Register `run` as the code at `pa` (4-byte aligned). Re-registering an address is an error. */
   register(pa: number, name: string, run: CodeFunction): void {
-    if (!Number.isSafeInteger(pa) || pa < 0 || pa % 4 !== 0) throw new RangeError(`code '${name}': bad address ${pa}`);
-    if (this.blocks.has(pa)) throw new RangeError(`code '${name}': address 0x${pa.toString(16)} already holds code`);
+    if (!Number.isSafeInteger(pa) || pa < 0 || pa % 4 !== 0)
+      throw new RangeError(`code '${name}': bad address ${pa}`);
+    if (this.blocks.has(pa))
+      throw new RangeError(`code '${name}': address 0x${pa.toString(16)} already holds code`);
     this.blocks.set(pa, { name, pa, run });
   }
 

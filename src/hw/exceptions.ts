@@ -39,17 +39,24 @@ export function esrClass(value: number): number {
 export function faultStatusCode(fault: MmuFault, level: number, gpc: GpcResult, s1ptw: boolean): number {
   const ll = level & 3;
   switch (fault) {
-    case MmuFault.AddressSize: return 0b000000 | ll;
-    case MmuFault.Translation: return 0b000100 | ll;
-    case MmuFault.AccessFlag: return 0b001000 | ll;
-    case MmuFault.Permission: return 0b001100 | ll;
-    case MmuFault.ExternalAbortOnWalk: return 0b010100 | ll;
-    case MmuFault.ExternalAbort: return 0b010000; // synchronous External abort, not on a walk
+    case MmuFault.AddressSize:
+      return 0b000000 | ll;
+    case MmuFault.Translation:
+      return 0b000100 | ll;
+    case MmuFault.AccessFlag:
+      return 0b001000 | ll;
+    case MmuFault.Permission:
+      return 0b001100 | ll;
+    case MmuFault.ExternalAbortOnWalk:
+      return 0b010100 | ll;
+    case MmuFault.ExternalAbort:
+      return 0b010000; // synchronous External abort, not on a walk
     case MmuFault.Gpc:
       void gpc;
       // GPF on a translation-table walk = 0b1001LL; GPF on the final access = 0b101000.
       return s1ptw ? 0b100100 | ll : 0b101000;
-    case MmuFault.None: return 0;
+    case MmuFault.None:
+      return 0;
   }
 }
 
@@ -57,10 +64,14 @@ export function faultStatusCode(fault: MmuFault, level: number, gpc: GpcResult, 
 export function gpcStatusCode(gpc: GpcResult): number {
   const level = gpcFaultLevel(gpc);
   switch (gpcFaultKind(gpc)) {
-    case GpcFault.GPTAddressSize: return 0b000000 | level;
-    case GpcFault.GPTWalk: return 0b000100 | level;
-    case GpcFault.GPF: return 0b001100 | level;
-    default: return 0b010100 | level;
+    case GpcFault.GPTAddressSize:
+      return 0b000000 | level;
+    case GpcFault.GPTWalk:
+      return 0b000100 | level;
+    case GpcFault.GPF:
+      return 0b001100 | level;
+    default:
+      return 0b010100 | level;
   }
 }
 
@@ -107,7 +118,8 @@ export function routeAccessFault(
     out.gpcException = true;
     // MFAR_EL3: FPA [51:12], NSE [62], NS [63] (QEMU tlb_helper.c L213-228).
     const page = Math.floor(faultPa / 4096) * 4096;
-    const nsBits = faultPas === Pas.NonSecure ? 0b10 : faultPas === Pas.Root ? 0b01 : faultPas === Pas.Realm ? 0b11 : 0;
+    const nsBits =
+      faultPas === Pas.NonSecure ? 0b10 : faultPas === Pas.Root ? 0b01 : faultPas === Pas.Realm ? 0b11 : 0;
     out.mfarLow = (page % 2 ** 32) >>> 0;
     out.mfarHigh = (Math.floor(page / 2 ** 32) | (nsBits << 30)) >>> 0;
     return;
@@ -116,8 +128,12 @@ export function routeAccessFault(
   const sameEl = el === targetEl;
   const ec =
     access === Access.Fetch
-      ? sameEl ? Ec.InstructionAbortSame : Ec.InstructionAbortLower
-      : sameEl ? Ec.DataAbortSame : Ec.DataAbortLower;
+      ? sameEl
+        ? Ec.InstructionAbortSame
+        : Ec.InstructionAbortLower
+      : sameEl
+        ? Ec.DataAbortSame
+        : Ec.DataAbortLower;
   out.targetEl = targetEl;
   out.esr = esr(ec, s1ptwBit | wnr | fsc);
   out.gpcException = false;

@@ -303,7 +303,11 @@ export class GranuleProtectionCheck {
     const granule = Math.floor(pa * this.granuleInverse);
     const slot = (granule - Math.floor(granule * this.cacheInverse) * this.cacheSize) | 0;
     let lookup: number;
-    if (this.cacheGranule[slot] === granule && this.cacheEpoch[slot] === this.epoch && this.cacheTag[slot] === this.currentTag) {
+    if (
+      this.cacheGranule[slot] === granule &&
+      this.cacheEpoch[slot] === this.epoch &&
+      this.cacheTag[slot] === this.currentTag
+    ) {
       this.cacheHits++;
       lookup = this.cacheValue[slot]!;
     } else {
@@ -396,7 +400,8 @@ export class GranuleProtectionCheck {
   /** Inspect the GPT entry for `pa` without checking an access (for tools and tests). */
   lookup(pa: number): GptLookup {
     if (this.configFault) return { walk: gpcFault(GpcFault.GPTWalk, 0), gpi: 0, level: 0, descriptorPa: 0 };
-    if (pa >= this.protectedBytes) return { walk: gpcFault(GpcFault.GPF, 0), gpi: 0, level: 0, descriptorPa: 0 };
+    if (pa >= this.protectedBytes)
+      return { walk: gpcFault(GpcFault.GPF, 0), gpi: 0, level: 0, descriptorPa: 0 };
     if (this.l0BaseAboveProtected) {
       return { walk: gpcFault(GpcFault.GPTAddressSize, 0), gpi: 0, level: 0, descriptorPa: 0 };
     }
@@ -408,7 +413,10 @@ export class GranuleProtectionCheck {
     if (level === 1) {
       const low = this.memory.read32(l0Pa);
       const high = this.memory.read32(l0Pa + 4);
-      descriptorPa = (high >>> 0) * 2 ** 32 + ((low >>> 4) << 4 >>> 0) + 8 * (Math.floor(pa / this.l1Span) & this.l1Mask);
+      descriptorPa =
+        (high >>> 0) * 2 ** 32 +
+        (((low >>> 4) << 4) >>> 0) +
+        8 * (Math.floor(pa / this.l1Span) & this.l1Mask);
     }
     return { walk: GPC_OK, gpi: found & 0xf, level, descriptorPa };
   }

@@ -72,7 +72,17 @@ export class GptLayout {
   /** GPCCR_EL3 low word for this geometry, GPC enabled, Inner-shareable write-back walks. */
   gpccr(extraBits = 0): number {
     const g = this.geometry;
-    return ((g.l0gptsz << 20) | (1 << 16) | (g.pgs << 14) | (0b11 << 12) | (0b01 << 10) | (0b01 << 8) | g.pps | extraBits) >>> 0;
+    return (
+      ((g.l0gptsz << 20) |
+        (1 << 16) |
+        (g.pgs << 14) |
+        (0b11 << 12) |
+        (0b01 << 10) |
+        (0b01 << 8) |
+        g.pps |
+        extraBits) >>>
+      0
+    );
   }
 
   /** GPTBR_EL3 low word (BADDR = base >> 12). */
@@ -116,7 +126,8 @@ export class GptLayout {
     const bytes = 2 ** (this.s - this.p - 1);
     const l1 = this.tables.allocate(bytes, Math.max(bytes, 4096));
     const nibbles = (fill & 0xf) * 0x1111_1111;
-    for (let offset = 0; offset < bytes; offset += 8) this.memory.write64(l1 + offset, nibbles >>> 0, nibbles >>> 0);
+    for (let offset = 0; offset < bytes; offset += 8)
+      this.memory.write64(l1 + offset, nibbles >>> 0, nibbles >>> 0);
     const [low, high] = [l1 % 2 ** 32, Math.floor(l1 / 2 ** 32)];
     this.memory.write64(this.l0Base + 8 * index, (low | 0b0011) >>> 0, high);
     this.l1Tables.set(index, l1);
@@ -193,6 +204,15 @@ export function leafDescriptor(pa: number, a: LeafAttributes, level: 1 | 2 | 3 =
 
 /** TCR_EL1 for 48-bit VAs in both ranges, 4 KB granules, IPS 48 bits, 16-bit ASIDs. */
 export const TCR_EL1_48BIT: readonly [number, number] = [
-  (16 | (0b01 << 8) | (0b01 << 10) | (0b11 << 12) | (16 << 16) | (0b01 << 24) | (0b01 << 26) | (0b11 << 28) | (0b10 << 30)) >>> 0,
+  (16 |
+    (0b01 << 8) |
+    (0b01 << 10) |
+    (0b11 << 12) |
+    (16 << 16) |
+    (0b01 << 24) |
+    (0b01 << 26) |
+    (0b11 << 28) |
+    (0b10 << 30)) >>>
+    0,
   0b101 | (1 << 4),
 ];

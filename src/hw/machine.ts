@@ -27,13 +27,27 @@ export const machineParamsSchema = z.object({
   /** ID_AA64MMFR0_EL1.PARange in bits (32..52). */
   paRangeBits: z.number().int().min(32).max(52).default(48),
   /** DRAM banks (4 KiB aligned, below 2^52). */
-  dram: z.array(bank).min(1).default([{ name: 'dram0', base: 0x8000_0000, size: 0x4000_0000 }]),
+  dram: z
+    .array(bank)
+    .min(1)
+    .default([{ name: 'dram0', base: 0x8000_0000, size: 0x4000_0000 }]),
   /** Number of PEs. */
   pes: z.number().int().min(1).max(64).default(1),
   /** TLB entries per PE (power of two). */
-  tlbEntries: z.number().int().min(1).max(1 << 16).default(1024),
+  tlbEntries: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 16)
+    .default(1024),
   /** Entries of each PE's GPT-information cache (power of two). */
-  gptInfoEntries: z.number().int().min(1).max(1 << 20).default(4096).refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
+  gptInfoEntries: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(4096)
+    .refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
   /** Optional extension: TLB entries tagged with the GPT they were filled under. */
   gptTaggedTlb: z.boolean().default(false),
   /** CPU profile name (cost.ts). */
@@ -106,7 +120,9 @@ export class Machine {
       ['block', blockParams.irqPe],
     ] as const) {
       if (irqPe >= this.params.pes) {
-        throw new RangeError(`machine parameters: ${what}.irqPe: PE ${irqPe} does not exist (${this.params.pes} PEs)`);
+        throw new RangeError(
+          `machine parameters: ${what}.irqPe: PE ${irqPe} does not exist (${this.params.pes} PEs)`,
+        );
       }
     }
     this.irqLines = new Int32Array(this.params.pes);
@@ -139,7 +155,10 @@ export class Machine {
         latencyCycles: blockParams.latencyCycles,
       },
       this.smmu,
-      { irq: this.irqLine(blockParams.irqPe, IrqSource.Block), clock: () => this.pes[blockParams.irqPe]!.cycles },
+      {
+        irq: this.irqLine(blockParams.irqPe, IrqSource.Block),
+        clock: () => this.pes[blockParams.irqPe]!.cycles,
+      },
     );
     // TLBI PAALLOS / RPALOS / RPAOS are Outer Shareable: they reach every PE and the SMMU.
     const bus: PeBus = {

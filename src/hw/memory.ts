@@ -116,7 +116,15 @@ export class PhysicalMemory {
     if (size > MAX_REGION) throw new RangeError(`memory map: region '${name}' is larger than 8 TiB`);
     const granules = size / FRAME_BYTES;
     const chunks = handler ? undefined : new Int32Array(Math.ceil(granules / CHUNK_GRANULES)).fill(-1);
-    this.regions.push({ name, base, end: base + size, baseGranule: base / FRAME_BYTES, granules, chunks, handler });
+    this.regions.push({
+      name,
+      base,
+      end: base + size,
+      baseGranule: base / FRAME_BYTES,
+      granules,
+      chunks,
+      handler,
+    });
   }
 
   /** Statistics (allocated frames, DRAM size). */
@@ -128,7 +136,9 @@ export class PhysicalMemory {
 
   /** The DRAM banks of the map, in address order. */
   dramRegions(): DramRegionSpec[] {
-    return this.regions.filter((r) => r.chunks).map((r) => ({ name: r.name, base: r.base, size: r.end - r.base }));
+    return this.regions
+      .filter((r) => r.chunks)
+      .map((r) => ({ name: r.name, base: r.base, size: r.end - r.base }));
   }
 
   /** True when `pa` lies in a DRAM bank. */
@@ -318,7 +328,11 @@ export class PhysicalMemory {
       const chunk = Math.min(length - done, FRAME_BYTES - offset);
       if (frame !== ZERO_FRAME) {
         const segment = this.segments[frame >>> 8]!;
-        const view = new Uint8Array(segment.buffer, segment.byteOffset + ((frame & 0xff) << 12) + offset, chunk);
+        const view = new Uint8Array(
+          segment.buffer,
+          segment.byteOffset + ((frame & 0xff) << 12) + offset,
+          chunk,
+        );
         out.set(view, done);
       }
       done += chunk;
@@ -355,7 +369,9 @@ export class PhysicalMemory {
       const frame = this.frameOf(at, value !== 0);
       if (frame > 0) {
         const segment = this.segments[frame >>> 8]!;
-        new Uint8Array(segment.buffer, segment.byteOffset + ((frame & 0xff) << 12) + offset, chunk).fill(value);
+        new Uint8Array(segment.buffer, segment.byteOffset + ((frame & 0xff) << 12) + offset, chunk).fill(
+          value,
+        );
       }
       done += chunk;
     }

@@ -209,7 +209,13 @@ export class Stage1Walker {
   }
 
   /** MMU off: VA = PA in the state's own PAS, every permission (SCTLR_ELx.M = 0). */
-  private flat(regime: Regime, gpc: GranuleProtectionCheck, state: Pas, va: number, out: TranslationResult): void {
+  private flat(
+    regime: Regime,
+    gpc: GranuleProtectionCheck,
+    state: Pas,
+    va: number,
+    out: TranslationResult,
+  ): void {
     // With stage 1 disabled the VA is checked against the implemented PA size, not TCR_ELx.{IPS,PS}
     // (AArch64.S1DisabledOutput; QEMU get_phys_addr_disabled).
     if (va < 0 || va >= POW2[regime.paRangeBits]!) return fail(out, MmuFault.AddressSize, 0);

@@ -42,17 +42,29 @@ export type Gpi = (typeof Gpi)[keyof typeof Gpi];
 /** Human-readable GPI name for inspection output. */
 export function gpiName(gpi: number): string {
   switch (gpi) {
-    case Gpi.NoAccess: return 'NO_ACCESS';
-    case Gpi.SystemAgent: return 'SA';
-    case Gpi.NonSecureProtected: return 'NSP';
-    case Gpi.NoAccess6: return 'NA6';
-    case Gpi.NoAccess7: return 'NA7';
-    case Gpi.Secure: return 'SECURE';
-    case Gpi.NonSecure: return 'NS';
-    case Gpi.Root: return 'ROOT';
-    case Gpi.Realm: return 'REALM';
-    case Gpi.NonSecureOnly: return 'NSO';
-    case Gpi.Any: return 'ANY';
-    default: return `reserved(0x${gpi.toString(16)})`;
+    case Gpi.NoAccess:
+      return 'NO_ACCESS';
+    case Gpi.SystemAgent:
+      return 'SA';
+    case Gpi.NonSecureProtected:
+      return 'NSP';
+    case Gpi.NoAccess6:
+      return 'NA6';
+    case Gpi.NoAccess7:
+      return 'NA7';
+    case Gpi.Secure:
+      return 'SECURE';
+    case Gpi.NonSecure:
+      return 'NS';
+    case Gpi.Root:
+      return 'ROOT';
+    case Gpi.Realm:
+      return 'REALM';
+    case Gpi.NonSecureOnly:
+      return 'NSO';
+    case Gpi.Any:
+      return 'ANY';
+    default:
+      return `reserved(0x${gpi.toString(16)})`;
   }
 }

@@ -130,7 +130,13 @@ export class ProcessingElement {
   private readonly paRangeBits: number;
   private readonly gptTagged: boolean;
   private readonly result = new TranslationResult();
-  private readonly routed: RoutedFault = { targetEl: 1, esr: 0, gpcException: false, mfarLow: 0, mfarHigh: 0 };
+  private readonly routed: RoutedFault = {
+    targetEl: 1,
+    esr: 0,
+    gpcException: false,
+    mfarLow: 0,
+    mfarHigh: 0,
+  };
   private el10!: Regime;
   private el3!: Regime;
   /** Security state below EL3, from SCR_EL3.{NSE,NS}. */
@@ -156,7 +162,12 @@ export class ProcessingElement {
     this.gptTagged = params.gptTaggedTlb;
     this.hitCost = params.profile.cost[Ev.TlbHit];
     this.walker = new Stage1Walker(memory);
-    this.gpc = new GranuleProtectionCheck(memory, params.paRangeBits, params.gptInfoEntries, params.gptTaggedTlb);
+    this.gpc = new GranuleProtectionCheck(
+      memory,
+      params.paRangeBits,
+      params.gptInfoEntries,
+      params.gptTaggedTlb,
+    );
     this.tlb = new Tlb({ entries: params.tlbEntries });
     this.decodeRegimes();
   }
@@ -219,7 +230,12 @@ export class ProcessingElement {
       this.undefinedInstruction();
       return false;
     }
-    if (this.el === 1 && this.el1Guard !== undefined && this.el1Guard.registers.has(name) && !this.el1GuardOpen()) {
+    if (
+      this.el === 1 &&
+      this.el1Guard !== undefined &&
+      this.el1Guard.registers.has(name) &&
+      !this.el1GuardOpen()
+    ) {
       // A deprivileged EL1 write: not performed, reported as a trapped MSR (EC 0x18) at EL1, whose
       // vectors belong to the mini-OS (DESIGN.md §1 "Deprivileged kernel").
       this.lastFault = esr(Ec.SysRegTrap, 0);
@@ -278,7 +294,11 @@ export class ProcessingElement {
       case 'GPCCR_EL3':
       case 'GPTBR_EL3':
         // No TLB maintenance happens here: software must issue TLBI PA* (QEMU helper.c L5051-5062).
-        this.gpc.configure(this.regs.low('GPCCR_EL3'), this.regs.low('GPTBR_EL3'), this.regs.high('GPTBR_EL3'));
+        this.gpc.configure(
+          this.regs.low('GPCCR_EL3'),
+          this.regs.low('GPTBR_EL3'),
+          this.regs.high('GPTBR_EL3'),
+        );
         this.refreshContext();
         break;
       case 'SCR_EL3':
@@ -299,10 +319,18 @@ export class ProcessingElement {
   private decodeRegimes(): void {
     const r = this.regs;
     this.el10 = decodeEl10(
-      { tcr: r.pair('TCR_EL1'), ttbr0: r.pair('TTBR0_EL1'), ttbr1: r.pair('TTBR1_EL1'), sctlr: r.pair('SCTLR_EL1') },
+      {
+        tcr: r.pair('TCR_EL1'),
+        ttbr0: r.pair('TTBR0_EL1'),
+        ttbr1: r.pair('TTBR1_EL1'),
+        sctlr: r.pair('SCTLR_EL1'),
+      },
       this.paRangeBits,
     );
-    this.el3 = decodeEl3({ tcr: r.pair('TCR_EL3'), ttbr0: r.pair('TTBR0_EL3'), sctlr: r.pair('SCTLR_EL3') }, this.paRangeBits);
+    this.el3 = decodeEl3(
+      { tcr: r.pair('TCR_EL3'), ttbr0: r.pair('TTBR0_EL3'), sctlr: r.pair('SCTLR_EL3') },
+      this.paRangeBits,
+    );
     // SCR_EL3.{NSE,NS}: 00 Secure, 01 Non-secure, 11 Realm; 10 is reserved, treated as Secure (QEMU).
     const ns = r.low('SCR_EL3') & SCR.NS;
     const nse = r.high('SCR_EL3') & SCR.NSE_HIGH;
@@ -369,7 +397,18 @@ export class ProcessingElement {
     this.charge(Ev.TlbMiss);
     const regime = this.el === 3 ? this.el3 : this.el10;
     const gptReadsBefore = this.gpc.tableReads;
-    this.walker.translate(regime, this.gpc, this.securityState, va, this.el, access, out, this.walkCache, this.regimeTag, this.gptTag);
+    this.walker.translate(
+      regime,
+      this.gpc,
+      this.securityState,
+      va,
+      this.el,
+      access,
+      out,
+      this.walkCache,
+      this.regimeTag,
+      this.gptTag,
+    );
     this.charge(Ev.WalkRead, out.walkReads);
     this.charge(Ev.GptRead, this.gpc.tableReads - gptReadsBefore);
     if (out.fault !== MmuFault.None) return 0;
@@ -498,7 +537,10 @@ export class ProcessingElement {
     let done = 0;
     while (done < data.length) {
       const at = va + done;
-      const chunk = Math.min(data.length - done, FRAME_BYTES - (at - Math.floor(at / FRAME_BYTES) * FRAME_BYTES));
+      const chunk = Math.min(
+        data.length - done,
+        FRAME_BYTES - (at - Math.floor(at / FRAME_BYTES) * FRAME_BYTES),
+      );
       const pa = this.accessPage(at, Access.Write);
       if (pa < 0) return false;
       this.memory.writeBytes(pa, data.subarray(done, done + chunk));
@@ -619,7 +661,18 @@ export class ProcessingElement {
     this.charge(Ev.AccessFault);
     if (r.fault === MmuFault.Gpc && gpcFaultKind(r.gpc) === GpcFault.GPF) this.charge(Ev.GpcFault);
     const scrGpf = (this.regs.high('SCR_EL3') & SCR.GPF_HIGH) !== 0;
-    routeAccessFault(this.el, access, r.fault, r.level, r.gpc, r.s1ptw, r.faultPa, r.faultPas, scrGpf, this.routed);
+    routeAccessFault(
+      this.el,
+      access,
+      r.fault,
+      r.level,
+      r.gpc,
+      r.s1ptw,
+      r.faultPa,
+      r.faultPas,
+      scrGpf,
+      this.routed,
+    );
     const faultEsr = this.routed.esr;
     const retryPc = this.pc;
     const retryEl = this.el;

@@ -139,7 +139,8 @@ export class Tlb {
     this.stats.invalidations++;
     const vpn = Math.floor(va / FRAME_BYTES);
     const matches = (i: number): boolean =>
-      this.regime[i] === regime && (asid === undefined || this.asid[i] === asid || this.asid[i] === GLOBAL_ASID);
+      this.regime[i] === regime &&
+      (asid === undefined || this.asid[i] === asid || this.asid[i] === GLOBAL_ASID);
     const i = this.indexOf(vpn);
     if (this.vpn[i] === vpn && matches(i)) this.drop(i);
     if (this.blockEntries === 0) return;

@@ -48,7 +48,12 @@ export class WalkCache {
   lookup(va: number, root: number, regime: number, gptTag: number): number {
     const region = Math.floor(va * 2 ** -21);
     const i = this.slot(region);
-    if (this.region[i] === region && this.root[i] === root && this.regime[i] === regime && this.gptTag[i] === gptTag) {
+    if (
+      this.region[i] === region &&
+      this.root[i] === root &&
+      this.regime[i] === regime &&
+      this.gptTag[i] === gptTag
+    ) {
       this.hits++;
       this.hitAttrs = this.attrs[i]!;
       this.hitWalkPas = this.walkPas[i]!;
@@ -63,7 +68,15 @@ export class WalkCache {
   hitWalkPas = 0;
 
   /** Remember the walk of `va` down to the level-3 table `table`. */
-  fill(va: number, root: number, regime: number, gptTag: number, table: number, attrs: number, walkPas: number): void {
+  fill(
+    va: number,
+    root: number,
+    regime: number,
+    gptTag: number,
+    table: number,
+    attrs: number,
+    walkPas: number,
+  ): void {
     const region = Math.floor(va * 2 ** -21);
     const i = this.slot(region);
     this.region[i] = region;

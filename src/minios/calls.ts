@@ -6,7 +6,15 @@
 import { createHash } from 'node:crypto';
 import type { ProcessingElement } from '../hw/pe.js';
 import { ExecPolicy, MAX_CONTAINER_ID, MallocKind, Owner, RcCall, RcError } from './abi.js';
-import { CONTEXT_BYTES, CONTEXTS_PER_PAGE, SHIM_MAGIC, ShimPage, ShimRecord, type ContainerRecord, type TaskRecord } from './containers.js';
+import {
+  CONTEXT_BYTES,
+  CONTEXTS_PER_PAGE,
+  SHIM_MAGIC,
+  ShimPage,
+  ShimRecord,
+  type ContainerRecord,
+  type TaskRecord,
+} from './containers.js';
 import { SPSR_EL0, SPSR_EL1H_MASKED } from './el3.js';
 import { containerWindow, TRAMPOLINE_VA, TrampolineCode } from './trampoline.js';
 import type { MiniOs } from './minios.js';
@@ -165,7 +173,8 @@ function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcom
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined) return refuse(RcError.ENOENT);
-  if (record.tasks.size > 0 || record.bound || record.ctr.size > 0 || record.pt.size > 0) return refuse(RcError.EBUSY);
+  if (record.tasks.size > 0 || record.bound || record.ctr.size > 0 || record.pt.size > 0)
+    return refuse(RcError.EBUSY);
   // The kernel's window onto the shim goes first, then every cached translation of it.
   minios.trampoline.unmapContainer(port, cid);
   minios.trampoline.unregisterConShim(minios.host, minios.ownership.paOf(record.shim[ShimPage.vectors]!));
@@ -187,8 +196,19 @@ function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcom
  * entirely OS-owned DRAM (so the kernel cannot make the mini-OS read its own or a container's
  * memory for it).
  */
-export function copyFromOs(minios: MiniOs, port: LinearMapPort, pa: number, length: number): Uint8Array | undefined {
-  if (!Number.isSafeInteger(pa) || !Number.isSafeInteger(length) || pa < 0 || length < 0 || pa + length > 2 ** 52) {
+export function copyFromOs(
+  minios: MiniOs,
+  port: LinearMapPort,
+  pa: number,
+  length: number,
+): Uint8Array | undefined {
+  if (
+    !Number.isSafeInteger(pa) ||
+    !Number.isSafeInteger(length) ||
+    pa < 0 ||
+    length < 0 ||
+    pa + length > 2 ** 52
+  ) {
     return undefined;
   }
   for (let at = pa - (pa % 4096); at < pa + length; at += 4096) {
@@ -231,7 +251,8 @@ function createContainer(
   const imageDigest = new Uint8Array(createHash('sha256').update(list).digest());
   const configDigest = new Uint8Array(createHash('sha256').update(config).digest());
   const binaries = new Set<string>();
-  for (let i = 0; i < count; i++) binaries.add(Buffer.from(list.subarray(4 + 32 * i, 36 + 32 * i)).toString('hex'));
+  for (let i = 0; i < count; i++)
+    binaries.add(Buffer.from(list.subarray(4 + 32 * i, 36 + 32 * i)).toString('hex'));
   const page = minios.ownership.paOf(record.shim[0]!);
   port.writeBytes(page + ShimRecord.imageDigest, imageDigest);
   port.writeBytes(page + ShimRecord.configDigest, configDigest);
@@ -266,13 +287,21 @@ function destroyContainer({ minios, pe, port }: CallContext, cid: number): CallO
  * rc_malloc_mm(cid, pa, count, kind): move `count` OS granules starting at `pa` into CTR/PT/SHIM(c):
  * scrub, edit the GPT views, invalidate GPT information for the range.
  */
-function mallocMm({ minios, pe, port }: CallContext, cid: number, pa: number, count: number, kind: number): CallOutcome {
+function mallocMm(
+  { minios, pe, port }: CallContext,
+  cid: number,
+  pa: number,
+  count: number,
+  kind: number,
+): CallOutcome {
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined) return refuse(RcError.ENOENT);
-  if (kind !== MallocKind.Ctr && kind !== MallocKind.Pt && kind !== MallocKind.Shim) return refuse(RcError.EINVAL);
+  if (kind !== MallocKind.Ctr && kind !== MallocKind.Pt && kind !== MallocKind.Shim)
+    return refuse(RcError.EINVAL);
   if (!Number.isSafeInteger(count) || count < 1 || count > MAX_MALLOC_GRANULES) return refuse(RcError.EINVAL);
-  if (!Number.isSafeInteger(pa) || pa < 0 || pa % 4096 !== 0 || pa + count * 4096 > 2 ** 52) return refuse(RcError.EINVAL);
+  if (!Number.isSafeInteger(pa) || pa < 0 || pa % 4096 !== 0 || pa + count * 4096 > 2 ** 52)
+    return refuse(RcError.EINVAL);
   const own = minios.ownership;
   const indices: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -292,7 +321,13 @@ function mallocMm({ minios, pe, port }: CallContext, cid: number, pa: number, co
   return { result: 0 };
 }
 
-function writeTaskSlot(minios: MiniOs, port: LinearMapPort, record: ContainerRecord, slot: number, task: TaskRecord | undefined): void {
+function writeTaskSlot(
+  minios: MiniOs,
+  port: LinearMapPort,
+  record: ContainerRecord,
+  slot: number,
+  task: TaskRecord | undefined,
+): void {
   const at = minios.ownership.paOf(record.shim[0]!) + ShimRecord.tasks + slot * ShimRecord.taskSlotBytes;
   if (task === undefined) {
     port.fill(at, ShimRecord.taskSlotBytes, 0);
@@ -300,7 +335,7 @@ function writeTaskSlot(minios: MiniOs, port: LinearMapPort, record: ContainerRec
   }
   port.write32(at, task.tid);
   port.write32(at + 4, task.parent);
-  port.write64(at + 8, task.savedPc % 2 ** 32 >>> 0, Math.floor(task.savedPc / 2 ** 32) >>> 0);
+  port.write64(at + 8, (task.savedPc % 2 ** 32) >>> 0, Math.floor(task.savedPc / 2 ** 32) >>> 0);
   port.write32(at + 16, task.savedSpsr);
   port.write32(at + TASK_SLOT_SPACE_ID_OFFSET, taskSpaceId(minios, record, task.tid));
   if (task.binary !== undefined) port.writeBytes(at + 32, Buffer.from(task.binary, 'hex'));
@@ -326,7 +361,13 @@ function slotOf(record: ContainerRecord, tid: number): number {
  * task) and its address space: the parent's (flags CloneFlag.Vm), a new one rooted at the PT(c)
  * page `root` with copies of the parent's VMAs, or none yet (root 0). See abi.ts.
  */
-function taskClone(context: CallContext, cid: number, parent: number, root: number, flags: number): CallOutcome {
+function taskClone(
+  context: CallContext,
+  cid: number,
+  parent: number,
+  root: number,
+  flags: number,
+): CallOutcome {
   const { minios, port } = context;
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
@@ -360,7 +401,14 @@ function taskClone(context: CallContext, cid: number, parent: number, root: numb
  * the task a new address space rooted at the PT(c) page `root` (0: none; the old one is dropped)
  * and record the EL0 entry point the task resumes at.
  */
-function taskExec(context: CallContext, cid: number, tid: number, digestPa: number, entryPc: number, root: number): CallOutcome {
+function taskExec(
+  context: CallContext,
+  cid: number,
+  tid: number,
+  digestPa: number,
+  entryPc: number,
+  root: number,
+): CallOutcome {
   const { minios, port } = context;
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   // The entry point must be a user (TTBR0) address.
@@ -373,7 +421,8 @@ function taskExec(context: CallContext, cid: number, tid: number, digestPa: numb
   if (digest === undefined) return refuse(RcError.EPERM);
   const hex = Buffer.from(digest).toString('hex');
   const allowed =
-    record.policy === ExecPolicy.Allow || (record.policy === ExecPolicy.MeasuredOnly && record.measuredBinaries.has(hex));
+    record.policy === ExecPolicy.Allow ||
+    (record.policy === ExecPolicy.MeasuredOnly && record.measuredBinaries.has(hex));
   if (!allowed) return refuse(RcError.EPERM);
   const replaceSpace = prepareExecSpace(context, record, tid, root);
   if (typeof replaceSpace === 'number') return refuse(replaceSpace);
@@ -383,7 +432,7 @@ function taskExec(context: CallContext, cid: number, tid: number, digestPa: numb
   task.savedSpsr = SPSR_EL0;
   // A fresh context: zero registers, resume at the entry point at EL0.
   port.fill(task.contextPa, CONTEXT_BYTES, 0);
-  port.write64(task.contextPa + 31 * 8, entryPc % 2 ** 32 >>> 0, Math.floor(entryPc / 2 ** 32) >>> 0);
+  port.write64(task.contextPa + 31 * 8, (entryPc % 2 ** 32) >>> 0, Math.floor(entryPc / 2 ** 32) >>> 0);
   port.write64(task.contextPa + 32 * 8, SPSR_EL0, 0);
   writeTaskSlot(minios, port, record, slotOf(record, tid), task);
   return { result: 0 };
@@ -447,10 +496,16 @@ function switchToDepriv(context: CallContext, cid: number, tid: number): CallOut
  * rc_set_kernel_entry(syscallVa, faultVa, irqVa): where the trampoline and the con-shims forward
  * exceptions. Kernel (TTBR1) addresses only, from the OS context, once.
  */
-function setKernelEntry({ minios, callerView }: CallContext, syscall: number, fault: number, irq: number): CallOutcome {
+function setKernelEntry(
+  { minios, callerView }: CallContext,
+  syscall: number,
+  fault: number,
+  irq: number,
+): CallOutcome {
   if (callerView !== minios.views.osL0) return refuse(RcError.EPERM);
   for (const va of [syscall, fault, irq]) {
-    if (!Number.isSafeInteger(va) || va >= 0 || va < -(2 ** 48) || va % 4 !== 0) return refuse(RcError.EINVAL);
+    if (!Number.isSafeInteger(va) || va >= 0 || va < -(2 ** 48) || va % 4 !== 0)
+      return refuse(RcError.EINVAL);
   }
   return minios.trampoline.setKernelEntries({ syscall, fault, irq }) ? { result: 0 } : refuse(RcError.EBUSY);
 }
@@ -461,7 +516,13 @@ function setKernelEntry({ minios, callerView }: CallContext, syscall: number, fa
  * x0..x30, PC, SPSR, at `framePa` inside SHIM(c) — into the task's context slot, and marks the
  * task stopped so that it can be switched to again or exit.
  */
-function switchToMiniOs({ minios, port, pe }: CallContext, reason: number, cid: number, tid: number, framePa: number): CallOutcome {
+function switchToMiniOs(
+  { minios, port, pe }: CallContext,
+  reason: number,
+  cid: number,
+  tid: number,
+  framePa: number,
+): CallOutcome {
   if (reason === 0) return { result: 0 };
   if (reason !== 1 || !isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
@@ -471,10 +532,16 @@ function switchToMiniOs({ minios, port, pe }: CallContext, reason: number, cid: 
   if (task.runningOn !== pe.id) return refuse(RcError.EPERM);
   // The frame must lie in one SHIM(c) granule, outside the pages the mini-OS keeps for itself.
   if (!Number.isSafeInteger(framePa) || framePa < 0 || framePa % 8 !== 0) return refuse(RcError.EINVAL);
-  if (Math.floor(framePa / 4096) !== Math.floor((framePa + CONTEXT_BYTES - 1) / 4096)) return refuse(RcError.EINVAL);
+  if (Math.floor(framePa / 4096) !== Math.floor((framePa + CONTEXT_BYTES - 1) / 4096))
+    return refuse(RcError.EINVAL);
   const index = minios.ownership.indexOf(framePa);
   const reserved = record.shim.slice(0, ShimPage.firstContext + ShimPage.contextPages);
-  if (index < 0 || minios.ownership.kindOf(index) !== Owner.Shim || minios.ownership.containerOf(index) !== cid || reserved.includes(index)) {
+  if (
+    index < 0 ||
+    minios.ownership.kindOf(index) !== Owner.Shim ||
+    minios.ownership.containerOf(index) !== cid ||
+    reserved.includes(index)
+  ) {
     return refuse(RcError.EPERM);
   }
   const frame = port.readBytes(framePa, CONTEXT_BYTES);

@@ -6,14 +6,21 @@ import { z } from 'zod';
 /** Schema with documented defaults. */
 export const miniOsParamsSchema = z.object({
   /** VA of the linear map of DRAM (TTBR1 range; a negative number is a 0xFFFF... address). */
-  linearBase: z.number().int().default(-(2 ** 47)),
+  linearBase: z
+    .number()
+    .int()
+    .default(-(2 ** 47)),
   /**
    * Granules of a new con-shim: the record page, the I/O record page, eight task-context pages,
    * then syscall stacks and per-container globals (containers.ts ShimPage).
    */
   shimGranules: z.number().int().min(16).max(4096).default(16),
   /** Largest number of granules one container may own (CTR + PT + SHIM). */
-  containerQuota: z.number().int().min(16).default(1 << 20),
+  containerQuota: z
+    .number()
+    .int()
+    .min(16)
+    .default(1 << 20),
   /** Largest number of containers alive at once. */
   maxContainers: z.number().int().min(1).max(65535).default(4096),
   /**

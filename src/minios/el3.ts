@@ -2,7 +2,13 @@
  * The mini-OS's side of the firmware's RContainer service (SMC function ids and argument
  * registers as src/firmware/rc-service.ts implements them).
  */
-import { RC_ENTER_MINIOS, RC_LEAVE_MINIOS, RC_SET_DMA_GPT, RC_TLBI, RC_VERSION } from '../firmware/rc-service.js';
+import {
+  RC_ENTER_MINIOS,
+  RC_LEAVE_MINIOS,
+  RC_SET_DMA_GPT,
+  RC_TLBI,
+  RC_VERSION,
+} from '../firmware/rc-service.js';
 import type { ProcessingElement } from '../hw/pe.js';
 
 /** SiP SMC64 fast-call ids of the RC service. */

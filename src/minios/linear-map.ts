@@ -62,7 +62,8 @@ export function buildLinearMap(port: PhysPort, heap: MiniHeap, spec: LinearMapSp
         for (let page = block; page < block + MIB2; page += 4096) {
           const isCode = page >= spec.code.base && page < spec.code.base + spec.code.size;
           const attrs = isCode ? ({ ap: 2, pxn: false, uxn: true } as const) : data;
-          if (!port.write64(l3 + 8 * ((page - block) / 4096), ...leafDescriptor(page, attrs, 3))) return false;
+          if (!port.write64(l3 + 8 * ((page - block) / 4096), ...leafDescriptor(page, attrs, 3)))
+            return false;
         }
       }
     }

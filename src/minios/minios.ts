@@ -115,7 +115,12 @@ export class MiniOs {
    * ownership table, the heap, the linear map and the OS-GPT; turns the MMU on with the kernel's
    * TTBR1 root; registers the gate entry. Throws only on a configuration error (a simulator bug).
    */
-  static bootOn(machine: Machine, pe: ProcessingElement, boot: MiniOsBootInfo, input: MiniOsParamsInput = {}): MiniOs {
+  static bootOn(
+    machine: Machine,
+    pe: ProcessingElement,
+    boot: MiniOsBootInfo,
+    input: MiniOsParamsInput = {},
+  ): MiniOs {
     const params = miniOsParamsSchema.parse(input);
     const region = boot.miniRegion;
     // The kernel's TTBR1 root is the first OS granule after the kernel image.
@@ -128,7 +133,8 @@ export class MiniOs {
         if (index >= 0) own.set(index, Owner.Root, 0);
       }
     }
-    for (let pa = region.base; pa < region.base + region.size; pa += 4096) own.set(own.indexOf(pa), Owner.Mini, 0);
+    for (let pa = region.base; pa < region.base + region.size; pa += 4096)
+      own.set(own.indexOf(pa), Owner.Mini, 0);
     own.set(own.indexOf(kernelRoot), Owner.PtOs, 0);
     // After the root: the trampoline page, then the pool of tables for the window region.
     const trampolinePa = kernelRoot + 4096;
@@ -170,9 +176,13 @@ export class MiniOs {
     // A synchronous exception inside the mini-OS is a mini-OS bug: stop the PE rather than
     // continue in an unknown state (fail-stop; no kernel code ever handles it).
     for (const offset of [0x200, 0x280, 0x400, 0x480]) {
-      machine.code.register(region.base + MiniCode.vectors + offset, `minios-vector+0x${offset.toString(16)}`, (p) => {
-        p.halted = `mini-OS exception: ESR_EL1 0x${p.regs.low('ESR_EL1').toString(16)}, FAR_EL1 0x${p.regs.number('FAR_EL1').toString(16)}`;
-      });
+      machine.code.register(
+        region.base + MiniCode.vectors + offset,
+        `minios-vector+0x${offset.toString(16)}`,
+        (p) => {
+          p.halted = `mini-OS exception: ESR_EL1 0x${p.regs.low('ESR_EL1').toString(16)}, FAR_EL1 0x${p.regs.number('FAR_EL1').toString(16)}`;
+        },
+      );
     }
     return minios;
   }
@@ -258,7 +268,10 @@ export class MiniOs {
           own.set(i, k, c);
           this.views.update(i, nowKind, nowContainer);
         }
-        this.invalidate(pe, done.map(([i]) => i));
+        this.invalidate(
+          pe,
+          done.map(([i]) => i),
+        );
         return false;
       }
       done.push([index, oldKind, oldContainer]);

@@ -100,7 +100,8 @@ export class OwnershipTable {
   granulesOf(kind: Owner, container = 0): number[] {
     const out: number[] = [];
     if (this.count(kind, container) === 0) return out;
-    for (let i = 0; i < this.granules; i++) if (this.kinds[i] === kind && this.owners[i] === container) out.push(i);
+    for (let i = 0; i < this.granules; i++)
+      if (this.kinds[i] === kind && this.owners[i] === container) out.push(i);
     return out;
   }
 
@@ -108,6 +109,8 @@ export class OwnershipTable {
   describe(index: number): string {
     const kind = this.kinds[index]!;
     const name = OWNER_NAMES[kind]!;
-    return kind === Owner.Ctr || kind === Owner.Shim || kind === Owner.Pt ? `${name}(${this.owners[index]})` : name;
+    return kind === Owner.Ctr || kind === Owner.Shim || kind === Owner.Pt
+      ? `${name}(${this.owners[index]})`
+      : name;
   }
 }

@@ -36,7 +36,14 @@ const BOOT_ENTRY_OFFSET = 0x100;
 const SMMU_SECURE_PAGE_OFFSET = 0x8000;
 const SMMU_ROOT_PAGE_OFFSET = 0x2_0000;
 /** EL1 registers only the mini-OS may write (DESIGN.md §1 "Deprivileged kernel"). */
-export const SENSITIVE_EL1_REGISTERS = ['VBAR_EL1', 'TTBR0_EL1', 'TTBR1_EL1', 'TCR_EL1', 'SCTLR_EL1', 'MAIR_EL1'] as const;
+export const SENSITIVE_EL1_REGISTERS = [
+  'VBAR_EL1',
+  'TTBR0_EL1',
+  'TTBR1_EL1',
+  'TCR_EL1',
+  'SCTLR_EL1',
+  'MAIR_EL1',
+] as const;
 /** GPCCR_EL3.PPS → protected size in bits. */
 const PPS_BITS = [32, 36, 40, 42, 44, 48, 52];
 
@@ -50,12 +57,19 @@ export function bootPlatform(machine: Machine, options: PlatformOptions): Platfo
   const miniosBytes = options.miniosBytes ?? 8 * 2 ** 20;
   const linearBase = options.minios?.linearBase ?? -(2 ** 47);
   const images = {
-    firmware: { name: 'firmware', bytes: componentImage('firmware', 'EL3 monitor and RC GPT-switch service') },
+    firmware: {
+      name: 'firmware',
+      bytes: componentImage('firmware', 'EL3 monitor and RC GPT-switch service'),
+    },
     minios: { name: 'minios', bytes: componentImage('minios', 'trusted mini-OS') },
     kernel: { name: 'kernel', bytes: componentImage('kernel', 'deprivileged kernel') },
   };
   // The mini-OS region starts where the firmware's default layout puts it (after the Root region).
-  const sizes = { firmware: images.firmware.bytes.length, minios: images.minios.bytes.length, kernel: images.kernel.bytes.length };
+  const sizes = {
+    firmware: images.firmware.bytes.length,
+    minios: images.minios.bytes.length,
+    kernel: images.kernel.bytes.length,
+  };
   const miniosBase = platformLayout(machine, sizes).minios.base;
   let minios: MiniOs | undefined;
   const booted: { firmware?: Firmware } = {};
@@ -84,7 +98,12 @@ export function bootPlatform(machine: Machine, options: PlatformOptions): Platfo
   return { machine, firmware, minios: ready, kernelEntry };
 }
 
-function bootMiniOs(machine: Machine, pe: ProcessingElement, firmware: Firmware, options: PlatformOptions): MiniOs {
+function bootMiniOs(
+  machine: Machine,
+  pe: ProcessingElement,
+  firmware: Firmware,
+  options: PlatformOptions,
+): MiniOs {
   const info = firmware.bootInfo;
   const layout = firmware.layout;
   const gpccr = info.privGptGpccr;

@@ -69,7 +69,13 @@ export class Trampoline {
    * Build the region under `kernelRoot`: `pa` is the trampoline page, `tablePool` the PT(os) pages
    * for its tables (one L1 and one L2 per 512 containers). Returns undefined if a write faults.
    */
-  static build(machine: Machine, port: PhysPort, kernelRoot: number, pa: number, tablePool: number[]): Trampoline | undefined {
+  static build(
+    machine: Machine,
+    port: PhysPort,
+    kernelRoot: number,
+    pa: number,
+    tablePool: number[],
+  ): Trampoline | undefined {
     const zero = (page: number): boolean => port.fill(page, 4096, 0);
     const l1 = tablePool.shift();
     if (l1 === undefined || !zero(l1)) return undefined;
@@ -155,14 +161,15 @@ export class Trampoline {
   /** Register the con-shim vector code of container `cid` at its vectors page. */
   registerConShim(machine: Machine, cid: number, vectorsPa: number): void {
     const window = containerWindow(cid);
-    const stackTop = window + (ShimPage.mapped) * 4096; // the last stack page's end
+    const stackTop = window + ShimPage.mapped * 4096; // the last stack page's end
     for (const offset of [0x400, 0x480, 0x200, 0x280]) {
       machine.code.register(vectorsPa + offset, `con-shim(${cid})+0x${offset.toString(16)}`, (pe) => {
         // Push the interrupted context on c's syscall stack (in SHIM(c), writable only here and
         // only under shim-GPT(c)), then run the shared kernel handler on it: no SMC on this path.
         const frame = stackTop - FRAME_BYTES - 8;
         if (offset === 0x400 || offset === 0x480) {
-          for (let r = 0; r <= 30; r++) pe.store64(frame + 8 * r, pe.x[r]! % 2 ** 32 >>> 0, Math.floor(pe.x[r]! / 2 ** 32) >>> 0);
+          for (let r = 0; r <= 30; r++)
+            pe.store64(frame + 8 * r, (pe.x[r]! % 2 ** 32) >>> 0, Math.floor(pe.x[r]! / 2 ** 32) >>> 0);
           pe.store64(frame + 31 * 8, ...split(pe.regs.number('ELR_EL1')));
           pe.store64(frame + 32 * 8, pe.regs.low('SPSR_EL1'), 0);
         }
@@ -190,8 +197,10 @@ export class Trampoline {
 
   private registerCode(machine: Machine): void {
     for (const offset of [0x200, 0x280, 0x400, 0x480]) {
-      machine.code.register(this.pa + TrampolineCode.vectors + offset, `trampoline+0x${offset.toString(16)}`, (pe) =>
-        this.forward(pe, offset),
+      machine.code.register(
+        this.pa + TrampolineCode.vectors + offset,
+        `trampoline+0x${offset.toString(16)}`,
+        (pe) => this.forward(pe, offset),
       );
     }
     // The restore stub: x0 = VA of a task context in its container's window (read-only there).

@@ -155,7 +155,10 @@ export class GptViews {
     if (l0 === undefined) return undefined;
     for (let i = 0; i < this.l0Entries; i++) {
       const l1 = this.osL1.get(i);
-      const ok = l1 === undefined ? this.port.write64(l0 + 8 * i, L0_BLOCK_NS, 0) : this.writeTableDescriptor(l0, i, l1);
+      const ok =
+        l1 === undefined
+          ? this.port.write64(l0 + 8 * i, L0_BLOCK_NS, 0)
+          : this.writeTableDescriptor(l0, i, l1);
       if (!ok) return undefined;
     }
     this.containers.set(cid, { l0, l1: new Map(), granulesInRegion: new Map() });
@@ -249,7 +252,9 @@ export class GptViews {
       case Owner.Pt:
         return viewer !== 0 && viewer === container ? Gpi.NonSecure : Gpi.NoAccess;
       case Owner.Shared:
-        return viewer !== 0 && (this.sharedWith.get(index)?.has(viewer) ?? false) ? Gpi.NonSecure : Gpi.NoAccess;
+        return viewer !== 0 && (this.sharedWith.get(index)?.has(viewer) ?? false)
+          ? Gpi.NonSecure
+          : Gpi.NoAccess;
     }
   }
 

@@ -55,7 +55,10 @@ describe('rcontainer conformance', () => {
   });
 
   it('rejects a malformed file with one line and no stack trace', () => {
-    const file = tempFile('bad.json', '{"format": "rcontainer-conformance/1", "suite": "gpc", "cases": [{"id": 1}]}');
+    const file = tempFile(
+      'bad.json',
+      '{"format": "rcontainer-conformance/1", "suite": "gpc", "cases": [{"id": 1}]}',
+    );
     const { code, stderr, stdout } = run('conformance', file);
     expect(code).toBe(2);
     expect(stdout).toBe('');
@@ -137,7 +140,14 @@ describe('rcontainer bench hw', () => {
     const { code, stdout } = run('bench', 'hw', '--json', '--runs', '1');
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as Record<string, number>;
-    expect(Object.keys(result).sort()).toEqual(['gpcLookupNs', 'rawReadNs', 'tlbHitLoadNs', 'tlbMissLoadNs', 'tlbMissWalkCachedNs', 'tlbiPaallNs']);
+    expect(Object.keys(result).sort()).toEqual([
+      'gpcLookupNs',
+      'rawReadNs',
+      'tlbHitLoadNs',
+      'tlbMissLoadNs',
+      'tlbMissWalkCachedNs',
+      'tlbiPaallNs',
+    ]);
     for (const value of Object.values(result)) expect(value).toBeGreaterThan(0);
   });
 });
@@ -159,7 +169,12 @@ describe('rcontainer bench gpt-scale', () => {
   it('creates the containers and reports GPT bytes', () => {
     const { code, stdout } = run('bench', 'gpt-scale', '--containers', '20', '--dram-gib', '4', '--json');
     expect(code).toBe(0);
-    const result = JSON.parse(stdout) as { containers: number; dramBytes: number; gptBytes: number; gptBytesPerContainer: number };
+    const result = JSON.parse(stdout) as {
+      containers: number;
+      dramBytes: number;
+      gptBytes: number;
+      gptBytesPerContainer: number;
+    };
     expect(result.containers).toBe(20);
     expect(result.dramBytes).toBe(4 * 2 ** 30);
     expect(result.gptBytes).toBeGreaterThan(0);

@@ -3,7 +3,16 @@ import { countSloc } from '../../src/eval/tcb/sloc.js';
 
 describe('countSloc', () => {
   it('skips blank lines, line comments and block comments', () => {
-    const text = ['// header', '', 'const a = 1; // trailing', '/*', ' * doc', ' */', '  ', 'const b = 2;'].join('\n');
+    const text = [
+      '// header',
+      '',
+      'const a = 1; // trailing',
+      '/*',
+      ' * doc',
+      ' */',
+      '  ',
+      'const b = 2;',
+    ].join('\n');
     expect(countSloc(text)).toBe(2);
   });
 
@@ -12,7 +21,12 @@ describe('countSloc', () => {
   });
 
   it('is not fooled by comment markers in strings and templates', () => {
-    const text = ["const url = 'http://example';", 'const s = "/* not a comment";', 'const t = `// still code', '`;'].join('\n');
+    const text = [
+      "const url = 'http://example';",
+      'const s = "/* not a comment";',
+      'const t = `// still code',
+      '`;',
+    ].join('\n');
     expect(countSloc(text)).toBe(4);
   });
 

@@ -4,7 +4,13 @@
  * worked examples V1-V8 of §8 (index arithmetic checked through `lookup()`).
  */
 import { describe, expect, it } from 'vitest';
-import { GPC_FAULT_NAMES, GranuleProtectionCheck, gpcFaultKind, gpcFaultLevel, type GpcResult } from '../../src/hw/gpc.js';
+import {
+  GPC_FAULT_NAMES,
+  GranuleProtectionCheck,
+  gpcFaultKind,
+  gpcFaultLevel,
+  type GpcResult,
+} from '../../src/hw/gpc.js';
 import { PhysicalMemory } from '../../src/hw/memory.js';
 import { Gpi, Pas } from '../../src/hw/pas.js';
 import {
@@ -35,7 +41,12 @@ function dram(): PhysicalMemory {
 }
 
 /** A configured GPC unit (a fresh one has an empty GPT-information cache). */
-function unit(memory: PhysicalMemory, gpccrLow: number, gptbr: readonly [number, number], paRangeBits = 48): GranuleProtectionCheck {
+function unit(
+  memory: PhysicalMemory,
+  gpccrLow: number,
+  gptbr: readonly [number, number],
+  paRangeBits = 48,
+): GranuleProtectionCheck {
   const gpc = new GranuleProtectionCheck(memory, paRangeBits);
   gpc.configure(gpccrLow, gptbr[0], gptbr[1]);
   return gpc;
@@ -108,9 +119,24 @@ describe('priority 2: a disabled PAS is a GPF at level 0 (R_TCWMD)', () => {
   it('SPAD, NSPAD and RLPAD each disable their PAS; Root is never disabled', () => {
     const gpt = standardGpt();
     const pa = 0x1000; // L0 block ANY: the GPT would allow everything
-    expect(checkAll(unit(gpt.memory, gpt.gpccr({ spad: true }), gpt.gptbr()), pa)).toEqual(['GPF L0', 'ok', 'ok', 'ok']);
-    expect(checkAll(unit(gpt.memory, gpt.gpccr({ nspad: true }), gpt.gptbr()), pa)).toEqual(['ok', 'GPF L0', 'ok', 'ok']);
-    expect(checkAll(unit(gpt.memory, gpt.gpccr({ rlpad: true }), gpt.gptbr()), pa)).toEqual(['ok', 'ok', 'ok', 'GPF L0']);
+    expect(checkAll(unit(gpt.memory, gpt.gpccr({ spad: true }), gpt.gptbr()), pa)).toEqual([
+      'GPF L0',
+      'ok',
+      'ok',
+      'ok',
+    ]);
+    expect(checkAll(unit(gpt.memory, gpt.gpccr({ nspad: true }), gpt.gptbr()), pa)).toEqual([
+      'ok',
+      'GPF L0',
+      'ok',
+      'ok',
+    ]);
+    expect(checkAll(unit(gpt.memory, gpt.gpccr({ rlpad: true }), gpt.gptbr()), pa)).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'GPF L0',
+    ]);
     const all = unit(gpt.memory, gpt.gpccr({ spad: true, nspad: true, rlpad: true }), gpt.gptbr());
     expect(checkAll(all, pa)).toEqual(['GPF L0', 'GPF L0', 'ok', 'GPF L0']);
   });
@@ -144,8 +170,18 @@ describe('priority 3: PAs at or above PPS', () => {
     const memory = dram();
     const gpt = new GptBuilder(memory, { t: 32, p: 12, s: 30 }, 0x4000_0000);
     gpt.fillL0Blocks(Gpi.Any);
-    expect(checkAll(unit(memory, gpt.gpccr(), gpt.gptbr()), 0x1_0000_0000)).toEqual(['GPF L0', 'ok', 'GPF L0', 'GPF L0']);
-    expect(checkAll(unit(memory, gpt.gpccr({ appsaa: true }), gpt.gptbr()), 0x1_0000_0000)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(checkAll(unit(memory, gpt.gpccr(), gpt.gptbr()), 0x1_0000_0000)).toEqual([
+      'GPF L0',
+      'ok',
+      'GPF L0',
+      'GPF L0',
+    ]);
+    expect(checkAll(unit(memory, gpt.gpccr({ appsaa: true }), gpt.gptbr()), 0x1_0000_0000)).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+    ]);
     expect(checkAll(unit(memory, gpt.gpccr(), gpt.gptbr()), 0xffff_f000)).toEqual(['ok', 'ok', 'ok', 'ok']);
   });
 });
@@ -276,7 +312,9 @@ describe('L1 descriptors', () => {
     const gpt = standardGpt();
     for (const bad of [0x091n, 0x591n, 0x1_0000_0191n, (1n << 63n) | 0x191n]) {
       gpt.setL1Word(word, bad);
-      expect(checkAll(unit(gpt.memory, gpt.gpccr(), gpt.gptbr()), word + 0x3000)).toEqual(Array(4).fill('GPTWalk L1'));
+      expect(checkAll(unit(gpt.memory, gpt.gpccr(), gpt.gptbr()), word + 0x3000)).toEqual(
+        Array(4).fill('GPTWalk L1'),
+      );
     }
   });
 
@@ -305,11 +343,19 @@ describe('feature-gated GPIs', () => {
   }
 
   it('SA, NSP, NA6, NA7 and NSO are walk faults unless enabled in GPCCR_EL3', () => {
-    for (const gpi of [Gpi.SystemAgent, Gpi.NonSecureProtected, Gpi.NoAccess6, Gpi.NoAccess7, Gpi.NonSecureOnly]) {
+    for (const gpi of [
+      Gpi.SystemAgent,
+      Gpi.NonSecureProtected,
+      Gpi.NoAccess6,
+      Gpi.NoAccess7,
+      Gpi.NonSecureOnly,
+    ]) {
       expect(checkAll(gpiWorld(gpi, {}), NS_PA)).toEqual(Array(4).fill('GPTWalk L1'));
     }
     // Enabling a different gate does not help.
-    expect(checkAll(gpiWorld(Gpi.SystemAgent, { nsp: true, nso: true }), NS_PA)).toEqual(Array(4).fill('GPTWalk L1'));
+    expect(checkAll(gpiWorld(Gpi.SystemAgent, { nsp: true, nso: true }), NS_PA)).toEqual(
+      Array(4).fill('GPTWalk L1'),
+    );
   });
 
   it('enabled SA, NSP, NA6 and NA7 refuse every PE access with a GPF', () => {
@@ -366,7 +412,9 @@ describe('GPT-information caching (spec §4.1)', () => {
     gpt.setGpi(NS_PA, Gpi.Root);
     gpt.setGpi(NS_PA + 4096, Gpi.Root);
     // A fresh unit (nothing cached) sees the edit at once.
-    expect(show(unit(gpt.memory, gpt.gpccr(), gpt.gptbr()).check(NS_PA, Pas.NonSecure, Pas.NonSecure))).toBe('GPF L1');
+    expect(show(unit(gpt.memory, gpt.gpccr(), gpt.gptbr()).check(NS_PA, Pas.NonSecure, Pas.NonSecure))).toBe(
+      'GPF L1',
+    );
     // Invalidating another granule's range changes nothing.
     gpc.invalidateRange(NS_PA + 2 * 4096, 4096);
     expect(show(gpc.check(NS_PA, Pas.NonSecure, Pas.NonSecure))).toBe('ok');
@@ -398,19 +446,103 @@ describe('worked examples of spec §8 (index arithmetic through lookup)', () => 
 
   const examples: Example[] = [
     // V1: PPS 1 TB, 4 KB granules, 1 GB L0 regions.
-    { name: 'V1', geometry: { t: 40, p: 12, s: 30 }, paRangeBits: 48, l0Base: 0x4000_0000, l1Base: 0x4100_0000, pa: 0x8_8000_1000, l0Bytes: 0x2000, l1Bytes: 0x2_0000, l0Offset: 0x110, l1Offset: 0x0, gpiIndex: 1 },
+    {
+      name: 'V1',
+      geometry: { t: 40, p: 12, s: 30 },
+      paRangeBits: 48,
+      l0Base: 0x4000_0000,
+      l1Base: 0x4100_0000,
+      pa: 0x8_8000_1000,
+      l0Bytes: 0x2000,
+      l1Bytes: 0x2_0000,
+      l0Offset: 0x110,
+      l1Offset: 0x0,
+      gpiIndex: 1,
+    },
     // V2: PPS 4 GB: a 32-byte L0 table, 4 KB aligned.
-    { name: 'V2', geometry: { t: 32, p: 12, s: 30 }, paRangeBits: 48, l0Base: 0x4000_1000, l1Base: 0x4100_0000, pa: 0xfdc0_0000, l0Bytes: 32, l1Bytes: 0x2_0000, l0Offset: 0x18, l1Offset: 0x1_ee00, gpiIndex: 0 },
+    {
+      name: 'V2',
+      geometry: { t: 32, p: 12, s: 30 },
+      paRangeBits: 48,
+      l0Base: 0x4000_1000,
+      l1Base: 0x4100_0000,
+      pa: 0xfdc0_0000,
+      l0Bytes: 32,
+      l1Bytes: 0x2_0000,
+      l0Offset: 0x18,
+      l1Offset: 0x1_ee00,
+      gpiIndex: 0,
+    },
     // V3: 64 KB granules.
-    { name: 'V3', geometry: { t: 40, p: 16, s: 30 }, paRangeBits: 48, l0Base: 0x4000_0000, l1Base: 0x4100_2000, pa: 0x8_8123_4000, l0Bytes: 0x2000, l1Bytes: 0x2000, l0Offset: 0x110, l1Offset: 0x90, gpiIndex: 3 },
+    {
+      name: 'V3',
+      geometry: { t: 40, p: 16, s: 30 },
+      paRangeBits: 48,
+      l0Base: 0x4000_0000,
+      l1Base: 0x4100_2000,
+      pa: 0x8_8123_4000,
+      l0Bytes: 0x2000,
+      l1Bytes: 0x2000,
+      l0Offset: 0x110,
+      l1Offset: 0x90,
+      gpiIndex: 3,
+    },
     // V4: PPS 256 TB, 16 KB granules, 16 GB L0 regions.
-    { name: 'V4', geometry: { t: 48, p: 14, s: 34 }, paRangeBits: 48, l0Base: 0x4000_0000, l1Base: 0x4108_0000, pa: 0x1234_5678_8000, l0Bytes: 0x2_0000, l1Bytes: 0x8_0000, l0Offset: 0x2468, l1Offset: 0xacf0, gpiIndex: 2 },
+    {
+      name: 'V4',
+      geometry: { t: 48, p: 14, s: 34 },
+      paRangeBits: 48,
+      l0Base: 0x4000_0000,
+      l1Base: 0x4108_0000,
+      pa: 0x1234_5678_8000,
+      l0Bytes: 0x2_0000,
+      l1Bytes: 0x8_0000,
+      l0Offset: 0x2468,
+      l1Offset: 0xacf0,
+      gpiIndex: 2,
+    },
     // V5: PPS 4 PB, 512 GB L0 regions: 64 MB L1 tables.
-    { name: 'V5', geometry: { t: 52, p: 12, s: 39 }, paRangeBits: 52, l0Base: 0x4000_0000, l1Base: 0x4400_0000, pa: 0xffff_f000, l0Bytes: 0x1_0000, l1Bytes: 0x400_0000, l0Offset: 0x0, l1Offset: 0x7_fff8, gpiIndex: 15 },
+    {
+      name: 'V5',
+      geometry: { t: 52, p: 12, s: 39 },
+      paRangeBits: 52,
+      l0Base: 0x4000_0000,
+      l1Base: 0x4400_0000,
+      pa: 0xffff_f000,
+      l0Bytes: 0x1_0000,
+      l1Bytes: 0x400_0000,
+      l0Offset: 0x0,
+      l1Offset: 0x7_fff8,
+      gpiIndex: 15,
+    },
     // V6: t = s: a single L0 entry; 8 MB L1 table.
-    { name: 'V6', geometry: { t: 36, p: 12, s: 36 }, paRangeBits: 48, l0Base: 0x4000_0000, l1Base: 0x4080_0000, pa: 0x8_8000_1000, l0Bytes: 8, l1Bytes: 0x80_0000, l0Offset: 0x0, l1Offset: 0x44_0000, gpiIndex: 1 },
+    {
+      name: 'V6',
+      geometry: { t: 36, p: 12, s: 36 },
+      paRangeBits: 48,
+      l0Base: 0x4000_0000,
+      l1Base: 0x4080_0000,
+      pa: 0x8_8000_1000,
+      l0Bytes: 8,
+      l1Bytes: 0x80_0000,
+      l0Offset: 0x0,
+      l1Offset: 0x44_0000,
+      gpiIndex: 1,
+    },
     // V8: PPS 16 TB, 64 GB L0 regions, 64 KB granules.
-    { name: 'V8', geometry: { t: 44, p: 16, s: 36 }, paRangeBits: 48, l0Base: 0x4000_0000, l1Base: 0x4108_0000, pa: 0x400_0c0d_e000, l0Bytes: 0x800, l1Bytes: 0x8_0000, l0Offset: 0x200, l1Offset: 0x600, gpiIndex: 0xd },
+    {
+      name: 'V8',
+      geometry: { t: 44, p: 16, s: 36 },
+      paRangeBits: 48,
+      l0Base: 0x4000_0000,
+      l1Base: 0x4108_0000,
+      pa: 0x400_0c0d_e000,
+      l0Bytes: 0x800,
+      l1Bytes: 0x8_0000,
+      l0Offset: 0x200,
+      l1Offset: 0x600,
+      gpiIndex: 0xd,
+    },
   ];
 
   for (const v of examples) {
@@ -457,7 +589,9 @@ describe('worked examples of spec §8 (index arithmetic through lookup)', () => 
     // The transient NO_ACCESS state of undelegate.
     gpt.setGpi(0x8_8000_1000, Gpi.NoAccess);
     expect(gpt.l1Word(0x8_8000_1000)).toBe(0x9999_9999_9999_9909n);
-    expect(checkAll(unit(gpt.memory, gpt.gpccr(), gpt.gptbr()), 0x8_8000_1000)).toEqual(Array(4).fill('GPF L1'));
+    expect(checkAll(unit(gpt.memory, gpt.gpccr(), gpt.gptbr()), 0x8_8000_1000)).toEqual(
+      Array(4).fill('GPF L1'),
+    );
   });
 
   it('t < s: one L0 entry covers the whole protected space (t = 32, s = 39)', () => {
@@ -467,7 +601,12 @@ describe('worked examples of spec §8 (index arithmetic through lookup)', () => 
     gpt.setL0Table(0, 0x4400_0000);
     memory.write64Big(0x4400_0000 + 8 * 0xffff, PATTERN);
     const gpc = unit(memory, gpt.gpccr(), gpt.gptbr());
-    expect(gpc.lookup(0xffff_f000)).toEqual({ walk: 0, gpi: 0, level: 1, descriptorPa: 0x4400_0000 + 0x7_fff8 });
+    expect(gpc.lookup(0xffff_f000)).toEqual({
+      walk: 0,
+      gpi: 0,
+      level: 1,
+      descriptorPa: 0x4400_0000 + 0x7_fff8,
+    });
     expect(show(gpc.check(0x1_0000_0000, Pas.Secure, Pas.Secure))).toBe('GPF L0'); // above PPS
   });
 });

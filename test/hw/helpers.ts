@@ -166,7 +166,8 @@ export class GptBuilder {
     this.write(this.l0Base + 8 * index, l0Table(l1Base));
     this.l1Bases.set(index, l1Base);
     if (fillGpi !== undefined) {
-      if (!this.memory.fill(l1Base, this.l1Bytes, fillGpi * 0x11)) throw new RangeError('L1 table outside DRAM');
+      if (!this.memory.fill(l1Base, this.l1Bytes, fillGpi * 0x11))
+        throw new RangeError('L1 table outside DRAM');
     }
   }
 
@@ -201,7 +202,8 @@ export class GptBuilder {
   }
 
   private write(pa: number, value: bigint): void {
-    if (!this.memory.write64Big(pa, value)) throw new RangeError(`GPT write at 0x${pa.toString(16)} outside DRAM`);
+    if (!this.memory.write64Big(pa, value))
+      throw new RangeError(`GPT write at 0x${pa.toString(16)} outside DRAM`);
   }
 }
 
@@ -312,7 +314,14 @@ export class PageTableBuilder {
   }
 
   /** Map the page (level 3), 2 MB block (level 2) or 1 GB block (level 1) at `va` to `pa`. */
-  map(root: number, va: number, pa: number, level: 1 | 2 | 3, attrs: LeafAttrs = {}, tableAttrs: TableAttrs = {}): number {
+  map(
+    root: number,
+    va: number,
+    pa: number,
+    level: 1 | 2 | 3,
+    attrs: LeafAttrs = {},
+    tableAttrs: TableAttrs = {},
+  ): number {
     return this.setEntry(root, va, level, leafDescriptor(pa, level, attrs), tableAttrs);
   }
 
@@ -328,7 +337,8 @@ export class PageTableBuilder {
   }
 
   private write(pa: number, value: bigint): void {
-    if (!this.memory.write64Big(pa, value)) throw new RangeError(`table write at 0x${pa.toString(16)} outside DRAM`);
+    if (!this.memory.write64Big(pa, value))
+      throw new RangeError(`table write at 0x${pa.toString(16)} outside DRAM`);
   }
 }
 
@@ -467,11 +477,14 @@ export function buildFixtureGpt(memory: PhysicalMemory, l0Base: number, l1Base: 
 
 /** Build the PE fixture. The PE ends at EL1 Non-secure with PC = FX.mainPc. */
 export function makePeFixture(options: PeFixtureOptions = {}): PeFixture {
-  const machine = new Machine({
-    paRangeBits: 48,
-    dram: [{ name: 'dram0', base: FX.dramBase, size: FX.dramSize }],
-    ...options.machine,
-  }, options.mmio ?? []);
+  const machine = new Machine(
+    {
+      paRangeBits: 48,
+      dram: [{ name: 'dram0', base: FX.dramBase, size: FX.dramSize }],
+      ...options.machine,
+    },
+    options.mmio ?? [],
+  );
   const memory = machine.memory;
   const pe = machine.pes[0]!;
   const gpt = buildFixtureGpt(memory, FX.gptL0, FX.gptL1);
@@ -480,7 +493,12 @@ export function makePeFixture(options: PeFixtureOptions = {}): PeFixture {
   mapFixtureCode(pt, root0);
   pt.map(root0, FX.kernelData, FX.kernelData, 3, { ap: 0, pxn: true, uxn: true });
   for (let i = 0; i < FX.dataPages; i++) {
-    pt.map(root0, dataVa(i), dataVa(i), 3, { ap: 1, pxn: true, uxn: true, ng: options.nonGlobalData ?? false });
+    pt.map(root0, dataVa(i), dataVa(i), 3, {
+      ap: 1,
+      pxn: true,
+      uxn: true,
+      ng: options.nonGlobalData ?? false,
+    });
   }
 
   const records: ExceptionRecord[] = [];
@@ -582,7 +600,16 @@ export function atEl3(fx: PeFixture, action: (pe: ProcessingElement) => void): v
 }
 
 /** ESR fields. */
-export function esrFields(esr: number): { ec: number; il: number; iss: number; fsc: number; s1ptw: boolean; wnr: boolean; gpcsc: number; ind: boolean } {
+export function esrFields(esr: number): {
+  ec: number;
+  il: number;
+  iss: number;
+  fsc: number;
+  s1ptw: boolean;
+  wnr: boolean;
+  gpcsc: number;
+  ind: boolean;
+} {
   return {
     ec: esr >>> 26,
     il: (esr >>> 25) & 1,

@@ -4,7 +4,14 @@
  * MMIO dispatch and memory-map validation.
  */
 import { describe, expect, it } from 'vitest';
-import { EXTERNAL_ABORT, MMIO_FRAME, NO_FRAME, PhysicalMemory, ZERO_FRAME, type MmioHandler } from '../../src/hw/memory.js';
+import {
+  EXTERNAL_ABORT,
+  MMIO_FRAME,
+  NO_FRAME,
+  PhysicalMemory,
+  ZERO_FRAME,
+  type MmioHandler,
+} from '../../src/hw/memory.js';
 import { GIB, MIB } from './helpers.js';
 
 const BASE = 0x8_0000_0000;
@@ -312,7 +319,9 @@ describe('memory-map validation', () => {
   it('rejects misaligned, empty, negative and too-high regions', () => {
     expect(() => new PhysicalMemory([{ name: 'a', base: 0x4000_0800, size: MIB }])).toThrow(/aligned/);
     expect(() => new PhysicalMemory([{ name: 'a', base: 0x4000_0000, size: MIB + 4 }])).toThrow(/aligned/);
-    expect(() => new PhysicalMemory([], [{ name: 'd', base: 0x100, size: 0x1000, handler }])).toThrow(/aligned/);
+    expect(() => new PhysicalMemory([], [{ name: 'd', base: 0x100, size: 0x1000, handler }])).toThrow(
+      /aligned/,
+    );
     expect(() => new PhysicalMemory([{ name: 'a', base: 0x4000_0000, size: 0 }])).toThrow(RangeError);
     expect(() => new PhysicalMemory([{ name: 'a', base: -4096, size: 4096 }])).toThrow(RangeError);
     expect(() => new PhysicalMemory([{ name: 'a', base: 2 ** 52 - 4096, size: 8192 }])).toThrow(/2\^52/);

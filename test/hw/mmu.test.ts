@@ -8,7 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { vaFromU64 } from '../../src/hw/bits.js';
 import { GPC_FAULT_NAMES, GranuleProtectionCheck, gpcFaultKind, gpcFaultLevel } from '../../src/hw/gpc.js';
 import { PhysicalMemory } from '../../src/hw/memory.js';
-import { Access, MMU_FAULT_NAMES, MmuFault, Perm, Stage1Walker, TranslationResult } from '../../src/hw/mmu.js';
+import {
+  Access,
+  MMU_FAULT_NAMES,
+  MmuFault,
+  Perm,
+  Stage1Walker,
+  TranslationResult,
+} from '../../src/hw/mmu.js';
 import { Gpi, PAS_NAMES, Pas } from '../../src/hw/pas.js';
 import { decodeEl10, decodeEl3, type Regime } from '../../src/hw/regime.js';
 import {
@@ -63,10 +70,19 @@ class World {
   }
 
   regime(): Regime {
-    return decodeEl10({ tcr: tcrEl1(this.tcr), ttbr0: ttbr(this.root0), ttbr1: ttbr(this.root1), sctlr: this.sctlr }, 48);
+    return decodeEl10(
+      { tcr: tcrEl1(this.tcr), ttbr0: ttbr(this.root0), ttbr1: ttbr(this.root1), sctlr: this.sctlr },
+      48,
+    );
   }
 
-  translate(va: number, el = 1, access: Access = READ, state: Pas = Pas.NonSecure, regime = this.regime()): TranslationResult {
+  translate(
+    va: number,
+    el = 1,
+    access: Access = READ,
+    state: Pas = Pas.NonSecure,
+    regime = this.regime(),
+  ): TranslationResult {
     const out = new TranslationResult();
     this.walker.translate(regime, this.gpc(), state, va, el, access, out);
     return out;
@@ -77,7 +93,10 @@ class World {
     const tables = [root];
     for (let level = 0; level < 3; level++) {
       const next = this.pt.newTable();
-      this.memory.write64Big(tables[level]! + 8 * vaIndex(va, level), tableDescriptor(next, tableAttrs[level] ?? {}));
+      this.memory.write64Big(
+        tables[level]! + 8 * vaIndex(va, level),
+        tableDescriptor(next, tableAttrs[level] ?? {}),
+      );
       tables.push(next);
     }
     this.memory.write64Big(tables[3]! + 8 * vaIndex(va, 3), leaf);
@@ -149,7 +168,12 @@ describe('4-level walk and index arithmetic (spec §8 VMSA vectors)', () => {
   it('VAs whose top bits are neither all-0 nor all-1 are level-0 Translation faults', () => {
     const w = new World();
     w.pt.map(w.root0, 0, 0x6000_0000, 3);
-    for (const raw of [0x0001_0000_0000_0000n, 0x00ff_0000_0000_0000n, 0x8000_0000_0000_0000n, 0x7fff_0000_0000_0000n]) {
+    for (const raw of [
+      0x0001_0000_0000_0000n,
+      0x00ff_0000_0000_0000n,
+      0x8000_0000_0000_0000n,
+      0x7fff_0000_0000_0000n,
+    ]) {
       const out = w.translate(vaFromU64(raw));
       expect(show(out)).toBe('Translation L0');
       expect(out.walkReads).toBe(0);
@@ -261,7 +285,10 @@ describe('Address size faults', () => {
   it('a TTBR base beyond the output size faults at level 0 before any fetch', () => {
     const w = new World();
     w.tcr = { ips: 0 }; // 32-bit output
-    const regime = decodeEl10({ tcr: tcrEl1(w.tcr), ttbr0: ttbr(0x8_8000_0000), ttbr1: ttbr(w.root1), sctlr: [1, 0] }, 48);
+    const regime = decodeEl10(
+      { tcr: tcrEl1(w.tcr), ttbr0: ttbr(0x8_8000_0000), ttbr1: ttbr(w.root1), sctlr: [1, 0] },
+      48,
+    );
     const out = w.translate(0x1000, 1, READ, Pas.NonSecure, regime);
     expect(show(out)).toBe('AddressSize L0');
     expect(out.walkReads).toBe(0);
@@ -329,7 +356,9 @@ describe('permissions (direct AP model, spec §7.4)', () => {
 
   it('AP[2:1] x PXN x UXN gives the expected read/write/execute at EL0 and EL1', () => {
     const w = new World();
-    rows.forEach(([ap, pxn, uxn], i) => w.pt.map(w.root0, 0x10_0000 + i * 4096, 0x6000_0000 + i * 4096, 3, { ap, pxn, uxn }));
+    rows.forEach(([ap, pxn, uxn], i) =>
+      w.pt.map(w.root0, 0x10_0000 + i * 4096, 0x6000_0000 + i * 4096, 3, { ap, pxn, uxn }),
+    );
     rows.forEach(([ap, pxn, uxn, expected], i) => {
       const va = 0x10_0000 + i * 4096;
       const got = [0, 1]
@@ -353,7 +382,9 @@ describe('permissions (direct AP model, spec §7.4)', () => {
     const first = 0x0040_0008_8000_1f03n;
     const second = 0x0060_0008_8000_1c47n;
     expect(leafDescriptor(0x8_8000_1000, 3, { ap: 0, ng: true, uxn: true })).toBe(first);
-    expect(leafDescriptor(0x8_8000_1000, 3, { ap: 1, ng: true, pxn: true, uxn: true, attrIndx: 1, sh: 0 })).toBe(second);
+    expect(
+      leafDescriptor(0x8_8000_1000, 3, { ap: 1, ng: true, pxn: true, uxn: true, attrIndx: 1, sh: 0 }),
+    ).toBe(second);
     w.pt.setEntry(w.root0, 0x1000, 3, first);
     w.pt.setEntry(w.root0, 0x2000, 3, second);
     const a = w.translate(0x1010);
@@ -389,7 +420,11 @@ describe('hierarchical attributes of table descriptors', () => {
   }
   function perms(w: World): string {
     return [0, 1]
-      .map((el) => [READ, WRITE, FETCH].map((a, k) => (w.translate(va, el, a).fault === MmuFault.None ? 'RWX'[k] : '-')).join(''))
+      .map((el) =>
+        [READ, WRITE, FETCH]
+          .map((a, k) => (w.translate(va, el, a).fault === MmuFault.None ? 'RWX'[k] : '-'))
+          .join(''),
+      )
       .join(' ');
   }
 
@@ -409,7 +444,9 @@ describe('hierarchical attributes of table descriptors', () => {
   });
 
   it('restrictions from several levels accumulate', () => {
-    expect(perms(world({ ap: 1 }, [{ apTable: 0b01 }, {}, { apTable: 0b10, pxnTable: true }]))).toBe('--X R--');
+    expect(perms(world({ ap: 1 }, [{ apTable: 0b01 }, {}, { apTable: 0b10, pxnTable: true }]))).toBe(
+      '--X R--',
+    );
   });
 
   it('TCR_EL1.HPD0 = 1 ignores APTable, UXNTable and PXNTable', () => {
@@ -464,7 +501,7 @@ describe('granule protection checks during translation', () => {
 });
 
 describe('MMU off (SCTLR_ELx.M = 0)', () => {
-  it('VA = PA in the state\'s own PAS, every permission, output GPC-checked', () => {
+  it("VA = PA in the state's own PAS, every permission, output GPC-checked", () => {
     const w = new World();
     w.sctlr = [0, 0];
     const out = w.translate(0x6000_1234, 0, WRITE);
@@ -522,7 +559,8 @@ describe('EL3 regime', () => {
     w.pt.map(w.root0, 0x3000, 0x8_8000_1000, 3, { nse: true });
     w.pt.map(w.root0, 0x4000, 0x8_8000_1000, 3, {});
     const regime = el3(w);
-    const at = (va: number, access: Access = READ): TranslationResult => w.translate(va, 3, access, Pas.Root, regime);
+    const at = (va: number, access: Access = READ): TranslationResult =>
+      w.translate(va, 3, access, Pas.Root, regime);
     expect(show(at(0x1000))).toBe('ok 0x880001000 Realm');
     expect(show(at(0x2000))).toBe('ok 0x880001000 NonSecure');
     expect(show(at(0x3000))).toBe('ok 0x880001000 Root');

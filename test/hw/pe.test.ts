@@ -125,7 +125,14 @@ describe('GPC exceptions taken to EL3', () => {
     expect(r.targetEl).toBe(3);
     expect(r.vectorOffset).toBe(VectorOffset.LowerSync);
     expect(r.ec).toBe(Ec.GranuleProtection);
-    expect(esrFields(r.esr)).toMatchObject({ gpcsc: 0b001101, fsc: 0x28, wnr: true, s1ptw: false, ind: false, il: 1 });
+    expect(esrFields(r.esr)).toMatchObject({
+      gpcsc: 0b001101,
+      fsc: 0x28,
+      wnr: true,
+      s1ptw: false,
+      ind: false,
+      il: 1,
+    });
     expect(r.mfar).toBe((1n << 63n) | BigInt(dataVa(5))); // FPA and NS = 1 (Non-secure PAS)
     expect(r.far).toBe(dataVa(5) + 0x44);
     expect(r.elr).toBe(pc);
@@ -185,7 +192,11 @@ describe('GPC exceptions taken to EL3', () => {
     });
     expect(value).toBe(0);
     const nested = fx.records[1]!;
-    expect([nested.targetEl, nested.vectorOffset, nested.ec]).toEqual([3, VectorOffset.CurrentSync, Ec.DataAbortSame]);
+    expect([nested.targetEl, nested.vectorOffset, nested.ec]).toEqual([
+      3,
+      VectorOffset.CurrentSync,
+      Ec.DataAbortSame,
+    ]);
     expect(esrFields(nested.esr).fsc).toBe(0x28);
     expect(fault).toBe(nested.esr);
     expect(fx.pe.el).toBe(1);
@@ -201,7 +212,11 @@ describe('instruction aborts', () => {
     dropToEl0(fx.pe, FX.el0Code);
     expect(fx.pe.call(FX.el1Code)).toBe(false); // EL1-only page
     r = lastRecord(fx);
-    expect([r.ec, esrFields(r.esr).fsc, r.vectorOffset]).toEqual([Ec.InstructionAbortLower, 0b001111, VectorOffset.LowerSync]);
+    expect([r.ec, esrFields(r.esr).fsc, r.vectorOffset]).toEqual([
+      Ec.InstructionAbortLower,
+      0b001111,
+      VectorOffset.LowerSync,
+    ]);
   });
 
   it('a GPF on a fetch routed to EL3 sets InD', () => {
@@ -265,7 +280,12 @@ describe('SVC and SMC', () => {
     };
     pe.smc(0x77);
     const r = lastRecord(fx);
-    expect([r.targetEl, r.vectorOffset, r.ec, r.esr & 0xffff]).toEqual([3, VectorOffset.LowerSync, Ec.Smc64, 0x77]);
+    expect([r.targetEl, r.vectorOffset, r.ec, r.esr & 0xffff]).toEqual([
+      3,
+      VectorOffset.LowerSync,
+      Ec.Smc64,
+      0x77,
+    ]);
     expect(r.elr).toBe(pc + 4);
     expect(r.spsr & 0xf).toBe(EL1H);
     expect(state).toBe(2); // Root
@@ -464,7 +484,8 @@ describe('MMIO and block transfers through the PE', () => {
 describe('cycle and counter accounting', () => {
   function expectCyclesMatchCounters(pe: ProcessingElement, fx: PeFixture): void {
     let expected = 0;
-    for (let ev = 0; ev < EVENT_INFO.length; ev++) expected += pe.counters[ev]! * fx.machine.profile.cost[ev as Ev];
+    for (let ev = 0; ev < EVENT_INFO.length; ev++)
+      expected += pe.counters[ev]! * fx.machine.profile.cost[ev as Ev];
     expect(pe.cycles).toBeCloseTo(expected, 6);
   }
 
@@ -495,7 +516,9 @@ describe('cycle and counter accounting', () => {
     expect(after.gpcFaults! - before.gpcFaults!).toBe(1);
     expect(after.exceptionsToEl1! - before.exceptionsToEl1!).toBe(1);
     expect(after.returnsFromEl1! - before.returnsFromEl1!).toBe(1);
-    expect(after.cycles! - before.cycles!).toBeGreaterThanOrEqual(cost[Ev.ExceptionToEl1] + cost[Ev.ReturnFromEl1]);
+    expect(after.cycles! - before.cycles!).toBeGreaterThanOrEqual(
+      cost[Ev.ExceptionToEl1] + cost[Ev.ReturnFromEl1],
+    );
 
     before = after;
     atEl3(fx, (p) => p.tlbi('PAALL'));

@@ -14,7 +14,14 @@ import { describe, expect, it } from 'vitest';
 import { bigToHalves, field64, halvesToBig, join64, split64, vaFromU64, vaToU64 } from '../../src/hw/bits.js';
 import { Ev, EVENT_INFO } from '../../src/hw/cost.js';
 import { Ec, esrClass, routeAccessFault, type RoutedFault } from '../../src/hw/exceptions.js';
-import { GPC_FAULT_NAMES, GpcFault, GranuleProtectionCheck, gpcFault, gpcFaultKind, gpcFaultLevel } from '../../src/hw/gpc.js';
+import {
+  GPC_FAULT_NAMES,
+  GpcFault,
+  GranuleProtectionCheck,
+  gpcFault,
+  gpcFaultKind,
+  gpcFaultLevel,
+} from '../../src/hw/gpc.js';
 import { PhysicalMemory } from '../../src/hw/memory.js';
 import { Access, MmuFault, Stage1Walker, TranslationResult } from '../../src/hw/mmu.js';
 import { Gpi, Pas } from '../../src/hw/pas.js';
@@ -56,7 +63,8 @@ function referenceRule(gpi: number, pas: Pas, state: Pas, gates: Gates): 'ok' | 
   if (gpi === Gpi.NonSecure) return pas === Pas.NonSecure ? 'ok' : 'GPF';
   if (gpi === Gpi.Root) return pas === Pas.Root ? 'ok' : 'GPF';
   if (gpi === Gpi.Realm) return pas === Pas.Realm ? 'ok' : 'GPF';
-  if (gpi === Gpi.NonSecureOnly) return pas === Pas.NonSecure && (state === Pas.NonSecure || state === Pas.Root) ? 'ok' : 'GPF';
+  if (gpi === Gpi.NonSecureOnly)
+    return pas === Pas.NonSecure && (state === Pas.NonSecure || state === Pas.Root) ? 'ok' : 'GPF';
   return 'GPF';
 }
 
@@ -81,22 +89,37 @@ interface GptLayout {
 }
 
 const GEOMETRIES: GptGeometry[] = [];
-for (const t of [32, 36, 40, 42, 44]) for (const p of [12, 14, 16]) for (const s of [30, 34, 36, 39]) GEOMETRIES.push({ t, p, s });
+for (const t of [32, 36, 40, 42, 44])
+  for (const p of [12, 14, 16]) for (const s of [30, 34, 36, 39]) GEOMETRIES.push({ t, p, s });
 
 const gpiArb = fc.integer({ min: 0, max: 15 });
 /** An L1 word: a Granules descriptor (random nibbles, biased to real GPIs) or a Contiguous one. */
 const l1WordArb = fc.oneof(
-  fc.array(fc.oneof(fc.constantFrom(0x0, 0x8, 0x9, 0xa, 0xb, 0xf, 0xd), gpiArb), { minLength: 16, maxLength: 16 }).map((nibbles) => {
-    if (nibbles[0] === 1) nibbles[0] = 9; // granule 0 = 0b0001 would make a Contiguous descriptor
-    return nibbles.reduce((word, gpi, i) => word | (BigInt(gpi) << BigInt(4 * i)), 0n);
-  }),
-  fc.record({ gpi: gpiArb, contig: fc.integer({ min: 0, max: 3 }), junk: fc.constantFrom(0n, 0n, 0n, 1n << 10n, 1n << 40n) }).map(
-    ({ gpi, contig, junk }) => BigInt(0x1 | (gpi << 4) | (contig << 8)) | junk,
-  ),
+  fc
+    .array(fc.oneof(fc.constantFrom(0x0, 0x8, 0x9, 0xa, 0xb, 0xf, 0xd), gpiArb), {
+      minLength: 16,
+      maxLength: 16,
+    })
+    .map((nibbles) => {
+      if (nibbles[0] === 1) nibbles[0] = 9; // granule 0 = 0b0001 would make a Contiguous descriptor
+      return nibbles.reduce((word, gpi, i) => word | (BigInt(gpi) << BigInt(4 * i)), 0n);
+    }),
+  fc
+    .record({
+      gpi: gpiArb,
+      contig: fc.integer({ min: 0, max: 3 }),
+      junk: fc.constantFrom(0n, 0n, 0n, 1n << 10n, 1n << 40n),
+    })
+    .map(({ gpi, contig, junk }) => BigInt(0x1 | (gpi << 4) | (contig << 8)) | junk),
 );
 const l0SpecArb: fc.Arbitrary<L0Spec> = fc.oneof(
   { weight: 2, arbitrary: gpiArb.map((gpi) => ({ kind: 'block' as const, gpi })) },
-  { weight: 1, arbitrary: fc.constantFrom(0n, 0x2n, 0x191n, 0x4100_0013n).map((value) => ({ kind: 'invalid' as const, value })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(0n, 0x2n, 0x191n, 0x4100_0013n)
+      .map((value) => ({ kind: 'invalid' as const, value })),
+  },
   {
     weight: 4,
     arbitrary: fc
@@ -106,7 +129,13 @@ const l0SpecArb: fc.Arbitrary<L0Spec> = fc.oneof(
 );
 const layoutArb: fc.Arbitrary<GptLayout> = fc.record({
   geometry: fc.constantFrom(...GEOMETRIES),
-  gates: fc.record({ sa: fc.boolean(), nsp: fc.boolean(), na6: fc.boolean(), na7: fc.boolean(), nso: fc.boolean() }),
+  gates: fc.record({
+    sa: fc.boolean(),
+    nsp: fc.boolean(),
+    na6: fc.boolean(),
+    na7: fc.boolean(),
+    nso: fc.boolean(),
+  }),
   defaultGpi: fc.constantFrom(Gpi.NonSecure, Gpi.Any, Gpi.Root, Gpi.NoAccess, Gpi.Realm),
   entries: fc.array(fc.record({ index: fc.nat(), spec: l0SpecArb }), { minLength: 1, maxLength: 5 }),
 });
@@ -121,7 +150,10 @@ function normalise(layout: GptLayout): { l0: Map<number, L0Spec>; l0Entries: num
   const l0 = new Map<number, L0Spec>();
   for (const { index, spec } of layout.entries) {
     if (spec.kind === 'table') {
-      l0.set(index % l0Entries, { kind: 'table', words: spec.words.map((w) => ({ index: w.index % usableWords, value: w.value })) });
+      l0.set(index % l0Entries, {
+        kind: 'table',
+        words: spec.words.map((w) => ({ index: w.index % usableWords, value: w.value })),
+      });
     } else {
       l0.set(index % l0Entries, spec);
     }
@@ -158,7 +190,11 @@ function buildGpt(layout: GptLayout): { gpc: GranuleProtectionCheck; l0: Map<num
 }
 
 /** Reference GPT lookup: the GPI and level for `pa`, or a walk fault at a level. */
-function referenceLookup(layout: GptLayout, l0: Map<number, L0Spec>, pa: number): { gpi: number; level: 0 | 1 } | { walk: 0 | 1 } {
+function referenceLookup(
+  layout: GptLayout,
+  l0: Map<number, L0Spec>,
+  pa: number,
+): { gpi: number; level: 0 | 1 } | { walk: 0 | 1 } {
   const { t, p, s } = layout.geometry;
   const l0Index = t > s ? Math.floor(pa / 2 ** s) : 0;
   const spec = l0.get(l0Index) ?? { kind: 'block', gpi: layout.defaultGpi };
@@ -185,10 +221,15 @@ function paArb(layout: GptLayout): fc.Arbitrary<number> {
     if (spec.kind === 'table') for (const w of spec.words) targeted.push({ l0: index, word: w.index });
     else targeted.push({ l0: index, word: 0 });
   }
-  const anywhere = fc.tuple(fc.nat({ max: 2 ** (t - 26) - 1 }), fc.nat({ max: 2 ** 26 - 1 })).map(([hi, lo]) => hi * 2 ** 26 + lo);
+  const anywhere = fc
+    .tuple(fc.nat({ max: 2 ** (t - 26) - 1 }), fc.nat({ max: 2 ** 26 - 1 }))
+    .map(([hi, lo]) => hi * 2 ** 26 + lo);
   const onDescriptor = fc
     .tuple(fc.constantFrom(...targeted), fc.nat({ max: 15 }), fc.nat({ max: 2 ** p - 1 }))
-    .map(([target, nibble, offset]) => (t > s ? target.l0 * 2 ** s : 0) + target.word * 2 ** (p + 4) + nibble * 2 ** p + offset);
+    .map(
+      ([target, nibble, offset]) =>
+        (t > s ? target.l0 * 2 ** s : 0) + target.word * 2 ** (p + 4) + nibble * 2 ** p + offset,
+    );
   void l0Entries;
   return fc.oneof({ weight: 3, arbitrary: onDescriptor }, { weight: 1, arbitrary: anywhere });
 }
@@ -199,7 +240,9 @@ describe('property 1: GPC over random GPT layouts', () => {
   it('a Non-secure access never succeeds on a granule whose GPI is neither Non-secure nor ANY (nor enabled NSO)', () => {
     fc.assert(
       fc.property(
-        layoutArb.chain((layout) => fc.tuple(fc.constant(layout), fc.array(paArb(layout), { minLength: 1, maxLength: 24 }))),
+        layoutArb.chain((layout) =>
+          fc.tuple(fc.constant(layout), fc.array(paArb(layout), { minLength: 1, maxLength: 24 })),
+        ),
         ([layout, pas]) => {
           const { gpc, l0 } = buildGpt(layout);
           for (const pa of pas) {
@@ -221,7 +264,9 @@ describe('property 1: GPC over random GPT layouts', () => {
   it('every check equals the reference walk plus the access rule, for every PAS and security state', () => {
     fc.assert(
       fc.property(
-        layoutArb.chain((layout) => fc.tuple(fc.constant(layout), fc.array(paArb(layout), { minLength: 1, maxLength: 12 }))),
+        layoutArb.chain((layout) =>
+          fc.tuple(fc.constant(layout), fc.array(paArb(layout), { minLength: 1, maxLength: 12 })),
+        ),
         ([layout, pas]) => {
           const { gpc, l0 } = buildGpt(layout);
           for (const pa of pas) {
@@ -230,16 +275,23 @@ describe('property 1: GPC over random GPT layouts', () => {
             if ('walk' in ref) {
               expect(found.walk).toBe(gpcFault(GpcFault.GPTWalk, ref.walk));
             } else {
-              expect({ walk: found.walk, gpi: found.gpi, level: found.level }).toEqual({ walk: 0, gpi: ref.gpi, level: ref.level });
+              expect({ walk: found.walk, gpi: found.gpi, level: found.level }).toEqual({
+                walk: 0,
+                gpi: ref.gpi,
+                level: ref.level,
+              });
             }
             for (const pasOfAccess of ALL_PAS) {
               for (const state of ALL_PAS) {
                 const result = gpc.check(pa, pasOfAccess, state);
-                const actual = result === 0 ? 'ok' : `${GPC_FAULT_NAMES[gpcFaultKind(result)]} L${gpcFaultLevel(result)}`;
+                const actual =
+                  result === 0 ? 'ok' : `${GPC_FAULT_NAMES[gpcFaultKind(result)]} L${gpcFaultLevel(result)}`;
                 const expected =
                   'walk' in ref
                     ? `GPTWalk L${ref.walk}`
-                    : ((rule) => (rule === 'ok' ? 'ok' : `${rule} L${ref.level}`))(referenceRule(ref.gpi, pasOfAccess, state, layout.gates));
+                    : ((rule) => (rule === 'ok' ? 'ok' : `${rule} L${ref.level}`))(
+                        referenceRule(ref.gpi, pasOfAccess, state, layout.gates),
+                      );
                 expect(actual, `pa 0x${pa.toString(16)} pas ${pasOfAccess} state ${state}`).toBe(expected);
               }
             }
@@ -265,7 +317,10 @@ const PAGES = 6;
 const pageArb = fc.nat({ max: PAGES - 1 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: pageArb.map((page) => ({ kind: 'load' as const, page })) },
-  { weight: 2, arbitrary: fc.tuple(pageArb, fc.nat()).map(([page, value]) => ({ kind: 'store' as const, page, value })) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(pageArb, fc.nat()).map(([page, value]) => ({ kind: 'store' as const, page, value })),
+  },
   {
     weight: 3,
     arbitrary: fc
@@ -312,7 +367,9 @@ describe('property 2: GPT edits, TLBIs and stale permissions on a PE', () => {
               if (held[i]) {
                 expect(ok, `page ${i}: a TLB-held translation must keep its permission`).toBe(true);
               } else if (stale[i]!.size === 0) {
-                expect(ok, `page ${i}: after the TLBI only the GPT decides (GPI ${current[i]})`).toBe(nsAllowed(current[i]!));
+                expect(ok, `page ${i}: after the TLBI only the GPT decides (GPI ${current[i]})`).toBe(
+                  nsAllowed(current[i]!),
+                );
               } else {
                 const permitted = [current[i]!, ...stale[i]!].map(nsAllowed);
                 expect(permitted, `page ${i}: outcome not explained by any GPI it had`).toContain(ok);
@@ -359,7 +416,8 @@ describe('property 2: GPT edits, TLBIs and stale permissions on a PE', () => {
         }
         // Cycle accounting stays consistent with the counters.
         let cycles = 0;
-        for (let ev = 0; ev < EVENT_INFO.length; ev++) cycles += pe.counters[ev]! * fx.machine.profile.cost[ev as Ev];
+        for (let ev = 0; ev < EVENT_INFO.length; ev++)
+          cycles += pe.counters[ev]! * fx.machine.profile.cost[ev as Ev];
         expect(pe.cycles).toBeCloseTo(cycles, 6);
         expect(pe.tlb.occupancy()).toBeLessThanOrEqual(pe.tlb.size);
       }),
@@ -373,11 +431,15 @@ describe('property 2: GPT edits, TLBIs and stale permissions on a PE', () => {
     const pe = fx.pe;
     const vpns = Array.from({ length: FX.dataPages }, (_, i) => dataVa(i) / 4096);
     const held = (vpn: number): boolean => pe.tlb.vpn[pe.tlb.indexOf(vpn)] === vpn;
-    const operandArb = fc.tuple(fc.nat({ max: 15 }), fc.boolean(), fc.integer({ min: -40, max: 40 })).map(([sizeCode, aligned, k]) => {
-      const size = Math.max(SIZES[sizeCode] ?? 4096, 4096);
-      const basePage = aligned ? (Math.floor(FX.data / size) + Math.sign(k) * (Math.abs(k) % 2)) * (size / 4096) : FX.data / 4096 + k;
-      return { sizeCode, basePage };
-    });
+    const operandArb = fc
+      .tuple(fc.nat({ max: 15 }), fc.boolean(), fc.integer({ min: -40, max: 40 }))
+      .map(([sizeCode, aligned, k]) => {
+        const size = Math.max(SIZES[sizeCode] ?? 4096, 4096);
+        const basePage = aligned
+          ? (Math.floor(FX.data / size) + Math.sign(k) * (Math.abs(k) % 2)) * (size / 4096)
+          : FX.data / 4096 + k;
+        return { sizeCode, basePage };
+      });
     fc.assert(
       fc.property(operandArb, ({ sizeCode, basePage }) => {
         for (const vpn of vpns) pe.load32(vpn * 4096);
@@ -389,8 +451,11 @@ describe('property 2: GPT edits, TLBIs and stale permissions on a PE', () => {
         for (const vpn of vpns) {
           const pa = vpn * 4096;
           const effective = size === undefined ? undefined : Math.max(size, 4096);
-          const covered = effective !== undefined && base % effective === 0 && pa >= base && pa < base + effective;
-          expect(held(vpn), `page 0x${pa.toString(16)} SIZE ${sizeCode} base 0x${base.toString(16)}`).toBe(!covered);
+          const covered =
+            effective !== undefined && base % effective === 0 && pa >= base && pa < base + effective;
+          expect(held(vpn), `page 0x${pa.toString(16)} SIZE ${sizeCode} base 0x${base.toString(16)}`).toBe(
+            !covered,
+          );
         }
       }),
       { seed: SEED, numRuns: 200 },
@@ -458,7 +523,10 @@ describe('property 3: translation never yields a PA that no valid leaf maps', ()
         fc.array(
           fc.oneof(
             fc.record({ leaf: fc.nat(), offset: fc.nat({ max: 2 ** 30 - 1 }) }),
-            fc.record({ range: fc.constantFrom(0 as const, 1 as const), bits: fc.tuple(fc.nat({ max: 2 ** 16 - 1 }), fc.nat({ max: 2 ** 32 - 1 })) }),
+            fc.record({
+              range: fc.constantFrom(0 as const, 1 as const),
+              bits: fc.tuple(fc.nat({ max: 2 ** 16 - 1 }), fc.nat({ max: 2 ** 32 - 1 })),
+            }),
             fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
           ),
           { minLength: 1, maxLength: 40 },
@@ -488,7 +556,12 @@ describe('property 3: translation never yields a PA that no valid leaf maps', ()
             const shift = 39 - 9 * leaf.level;
             const pa = (leaf.frame % 2 ** (48 - shift)) * 2 ** shift;
             const va = vaOf(leaf.range, leaf.path);
-            pt.setEntry(roots[leaf.range], va, leaf.level, leafDescriptor(pa, leaf.level, { af: leaf.af, ap: leaf.ap, ng: leaf.ng }));
+            pt.setEntry(
+              roots[leaf.range],
+              va,
+              leaf.level,
+              leafDescriptor(pa, leaf.level, { af: leaf.af, ap: leaf.ap, ng: leaf.ng }),
+            );
             leaves.push({ ...leaf, pa, va, size: 2 ** shift });
           }
           for (const junk of junkSpecs) {
@@ -498,7 +571,10 @@ describe('property 3: translation never yields a PA that no valid leaf maps', ()
           }
 
           const gpc = new GranuleProtectionCheck(memory, 48); // GPCCR_EL3.GPC = 0: the MMU alone decides
-          const regime = decodeEl10({ tcr: tcrEl1(), ttbr0: ttbr(roots[0]), ttbr1: ttbr(roots[1]), sctlr: [1, 0] }, 48);
+          const regime = decodeEl10(
+            { tcr: tcrEl1(), ttbr0: ttbr(roots[0]), ttbr1: ttbr(roots[1]), sctlr: [1, 0] },
+            48,
+          );
           const walker = new Stage1Walker(memory);
           const out = new TranslationResult();
           for (const probe of probes) {
@@ -515,7 +591,10 @@ describe('property 3: translation never yields a PA that no valid leaf maps', ()
             walker.translate(regime, gpc, Pas.NonSecure, va, 1, Access.Read, out);
             const container = leaves.find((l) => va >= l.va && va < l.va + l.size);
             if (out.fault === MmuFault.None) {
-              expect(container, `VA ${vaToU64(va).toString(16)} translated to 0x${out.pa.toString(16)} with no leaf`).toBeDefined();
+              expect(
+                container,
+                `VA ${vaToU64(va).toString(16)} translated to 0x${out.pa.toString(16)} with no leaf`,
+              ).toBeDefined();
               expect(container!.af).toBe(true);
               expect(out.pa).toBe(container!.pa + (va - container!.va));
               expect(out.level).toBe(container!.level);
@@ -543,7 +622,11 @@ describe('memory: random operations agree with a byte-array model', () => {
     const offsetArb = fc.nat({ max: WINDOW - 1 });
     const opArbM = fc.oneof(
       fc.tuple(fc.constant('w8' as const), offsetArb, fc.nat({ max: 255 })),
-      fc.tuple(fc.constant('w32' as const), offsetArb.map((o) => o & ~3), fc.nat({ max: 0xffff_ffff })),
+      fc.tuple(
+        fc.constant('w32' as const),
+        offsetArb.map((o) => o & ~3),
+        fc.nat({ max: 0xffff_ffff }),
+      ),
       fc.tuple(fc.constant('bytes' as const), offsetArb, fc.uint8Array({ maxLength: 5000 })),
       fc.tuple(fc.constant('fill' as const), offsetArb, fc.nat({ max: 6000 }), fc.nat({ max: 255 })),
       fc.tuple(fc.constant('copy' as const), offsetArb, offsetArb, fc.nat({ max: 6000 })),
@@ -625,10 +708,38 @@ describe('TLB: random fills and invalidations agree with a reference model', () 
           sizeShift: fc.constantFrom(12, 12, 21),
         }),
       },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('all' as const), regime: fc.option(fc.constantFrom(0, 2, 5), { nil: undefined }) }) },
-      { weight: 2, arbitrary: fc.record({ kind: fc.constant('va' as const), vpn: vpnArb, regime: fc.constantFrom(0, 2, 5), asid: fc.option(fc.constantFrom(1, 2), { nil: undefined }) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('asid' as const), asid: fc.constantFrom(1, 2), regime: fc.constantFrom(0, 2, 5) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('pa' as const), first: fc.nat({ max: 64 }), pages: fc.integer({ min: 1, max: 16 }) }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('all' as const),
+          regime: fc.option(fc.constantFrom(0, 2, 5), { nil: undefined }),
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          kind: fc.constant('va' as const),
+          vpn: vpnArb,
+          regime: fc.constantFrom(0, 2, 5),
+          asid: fc.option(fc.constantFrom(1, 2), { nil: undefined }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('asid' as const),
+          asid: fc.constantFrom(1, 2),
+          regime: fc.constantFrom(0, 2, 5),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('pa' as const),
+          first: fc.nat({ max: 64 }),
+          pages: fc.integer({ min: 1, max: 16 }),
+        }),
+      },
     );
     fc.assert(
       fc.property(fc.array(tlbOp, { maxLength: 60 }), (ops) => {
@@ -639,12 +750,19 @@ describe('TLB: random fills and invalidations agree with a reference model', () 
           switch (op.kind) {
             case 'fill':
               tlb.fill(op.vpn, op.regime, op.asid, 0, 1, op.pagePa, 1, 0x3f, op.sizeShift);
-              model[slot(op.vpn)] = { vpn: op.vpn, regime: op.regime, asid: op.asid, pagePa: op.pagePa, sizeShift: op.sizeShift };
+              model[slot(op.vpn)] = {
+                vpn: op.vpn,
+                regime: op.regime,
+                asid: op.asid,
+                pagePa: op.pagePa,
+                sizeShift: op.sizeShift,
+              };
               break;
             case 'all':
               tlb.invalidateAll(op.regime);
               model.forEach((e, i) => {
-                if (e !== undefined && (op.regime === undefined || e.regime === op.regime)) model[i] = undefined;
+                if (e !== undefined && (op.regime === undefined || e.regime === op.regime))
+                  model[i] = undefined;
               });
               break;
             case 'va':
@@ -666,7 +784,8 @@ describe('TLB: random fills and invalidations agree with a reference model', () 
               const base = 0x6000_0000 + op.first * 4096;
               tlb.invalidatePaRange(base, op.pages * 4096);
               model.forEach((e, i) => {
-                if (e !== undefined && e.pagePa >= base && e.pagePa < base + op.pages * 4096) model[i] = undefined;
+                if (e !== undefined && e.pagePa >= base && e.pagePa < base + op.pages * 4096)
+                  model[i] = undefined;
               });
               break;
             }
@@ -676,7 +795,13 @@ describe('TLB: random fills and invalidations agree with a reference model', () 
         }
         model.forEach((e, i) => {
           if (e === undefined) expect(Number.isNaN(tlb.vpn[i])).toBe(true);
-          else expect([tlb.vpn[i], tlb.regime[i], tlb.asid[i], tlb.pagePa[i]]).toEqual([e.vpn, e.regime, e.asid, e.pagePa]);
+          else
+            expect([tlb.vpn[i], tlb.regime[i], tlb.asid[i], tlb.pagePa[i]]).toEqual([
+              e.vpn,
+              e.regime,
+              e.asid,
+              e.pagePa,
+            ]);
         });
       }),
       { seed: SEED, numRuns: 300 },
@@ -689,7 +814,14 @@ describe('fault routing and syndromes (spec §3.6, §7.5)', () => {
     const faultArb = fc.record({
       el: fc.constantFrom(0, 1, 3),
       access: fc.constantFrom(Access.Read, Access.Write, Access.Fetch),
-      fault: fc.constantFrom(MmuFault.Translation, MmuFault.AddressSize, MmuFault.AccessFlag, MmuFault.Permission, MmuFault.ExternalAbortOnWalk, MmuFault.Gpc),
+      fault: fc.constantFrom(
+        MmuFault.Translation,
+        MmuFault.AddressSize,
+        MmuFault.AccessFlag,
+        MmuFault.Permission,
+        MmuFault.ExternalAbortOnWalk,
+        MmuFault.Gpc,
+      ),
       level: fc.nat({ max: 3 }),
       gpcKind: fc.constantFrom(GpcFault.GPF, GpcFault.GPTWalk, GpcFault.GPTAddressSize, GpcFault.GPTEABT),
       gptLevel: fc.constantFrom(0 as const, 1 as const),
@@ -707,7 +839,8 @@ describe('fault routing and syndromes (spec §3.6, §7.5)', () => {
         const esr = esrFields(out.esr);
         expect(esr.il).toBe(1);
         expect(esrClass(out.esr)).toBe(esr.ec);
-        const toGpcException = f.fault === MmuFault.Gpc && (f.gpcKind !== GpcFault.GPF || (f.el < 3 && f.scrGpf));
+        const toGpcException =
+          f.fault === MmuFault.Gpc && (f.gpcKind !== GpcFault.GPF || (f.el < 3 && f.scrGpf));
         const expectedFsc = {
           [MmuFault.AddressSize]: 0b000000 | f.level,
           [MmuFault.Translation]: 0b000100 | f.level,
@@ -722,20 +855,31 @@ describe('fault routing and syndromes (spec §3.6, §7.5)', () => {
           expect(out.targetEl).toBe(3);
           expect(out.gpcException).toBe(true);
           expect(esr.ec).toBe(Ec.GranuleProtection);
-          const gpcsc = { [GpcFault.GPTAddressSize]: 0b0000, [GpcFault.GPTWalk]: 0b0001, [GpcFault.GPF]: 0b0011, [GpcFault.GPTEABT]: 0b0101 }[f.gpcKind];
+          const gpcsc = {
+            [GpcFault.GPTAddressSize]: 0b0000,
+            [GpcFault.GPTWalk]: 0b0001,
+            [GpcFault.GPF]: 0b0011,
+            [GpcFault.GPTEABT]: 0b0101,
+          }[f.gpcKind];
           expect(esr.gpcsc).toBe((gpcsc << 2) | f.gptLevel);
           expect(esr.ind).toBe(f.access === Access.Fetch);
           // MFAR_EL3: FPA [51:12], NS [63], NSE [62].
           const nsBits = { [Pas.Secure]: 0n, [Pas.NonSecure]: 2n, [Pas.Root]: 1n, [Pas.Realm]: 3n }[f.pas];
-          expect(halvesToBig(out.mfarLow, out.mfarHigh)).toBe((nsBits << 62n) | BigInt(Math.floor(f.pa / 4096) * 4096));
+          expect(halvesToBig(out.mfarLow, out.mfarHigh)).toBe(
+            (nsBits << 62n) | BigInt(Math.floor(f.pa / 4096) * 4096),
+          );
         } else {
           expect(out.gpcException).toBe(false);
           expect(out.targetEl).toBe(f.el === 3 ? 3 : 1);
           const same = f.el === out.targetEl;
           const expectedEc =
             f.access === Access.Fetch
-              ? same ? Ec.InstructionAbortSame : Ec.InstructionAbortLower
-              : same ? Ec.DataAbortSame : Ec.DataAbortLower;
+              ? same
+                ? Ec.InstructionAbortSame
+                : Ec.InstructionAbortLower
+              : same
+                ? Ec.DataAbortSame
+                : Ec.DataAbortLower;
           expect(esr.ec).toBe(expectedEc);
           expect(esr.wnr).toBe(f.access === Access.Write && !s1ptw);
         }
@@ -748,28 +892,40 @@ describe('fault routing and syndromes (spec §3.6, §7.5)', () => {
 describe('bits.ts conversions', () => {
   it('split64/join64, halves/BigInt and field64 agree with BigInt arithmetic', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.nat({ max: 52 }), fc.nat({ max: 31 }), (value, lo, width) => {
-        const [l, h] = bigToHalves(value);
-        expect(halvesToBig(l, h)).toBe(value);
-        const hi = Math.min(lo + width, 52);
-        expect(field64(l, h, hi, lo)).toBe(Number((value >> BigInt(lo)) & ((1n << BigInt(hi - lo + 1)) - 1n)));
-        const small = Number(value & ((1n << 53n) - 1n));
-        expect(join64(...split64(small))).toBe(small);
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.nat({ max: 52 }),
+        fc.nat({ max: 31 }),
+        (value, lo, width) => {
+          const [l, h] = bigToHalves(value);
+          expect(halvesToBig(l, h)).toBe(value);
+          const hi = Math.min(lo + width, 52);
+          expect(field64(l, h, hi, lo)).toBe(
+            Number((value >> BigInt(lo)) & ((1n << BigInt(hi - lo + 1)) - 1n)),
+          );
+          const small = Number(value & ((1n << 53n) - 1n));
+          expect(join64(...split64(small))).toBe(small);
+        },
+      ),
       { seed: SEED, numRuns: 500 },
     );
   });
 
   it('vaFromU64/vaToU64 round-trip every canonical 48-bit VA, and map non-representable ones outside both ranges', () => {
     fc.assert(
-      fc.property(fc.boolean(), fc.bigInt({ min: 0n, max: (1n << 48n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (upper, low, any) => {
-        const canonical = upper ? (0xffffn << 48n) | low : low;
-        const va = vaFromU64(canonical);
-        expect(vaToU64(va)).toBe(canonical);
-        expect(upper ? va < 0 && va >= -(2 ** 48) : va >= 0 && va < 2 ** 48).toBe(true);
-        const v = vaFromU64(any);
-        if (v >= -(2 ** 48) && v < 2 ** 48) expect(vaToU64(v)).toBe(any);
-      }),
+      fc.property(
+        fc.boolean(),
+        fc.bigInt({ min: 0n, max: (1n << 48n) - 1n }),
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        (upper, low, any) => {
+          const canonical = upper ? (0xffffn << 48n) | low : low;
+          const va = vaFromU64(canonical);
+          expect(vaToU64(va)).toBe(canonical);
+          expect(upper ? va < 0 && va >= -(2 ** 48) : va >= 0 && va < 2 ** 48).toBe(true);
+          const v = vaFromU64(any);
+          if (v >= -(2 ** 48) && v < 2 ** 48) expect(vaToU64(v)).toBe(any);
+        },
+      ),
       { seed: SEED, numRuns: 500 },
     );
   });

@@ -24,7 +24,9 @@ import {
 } from './helpers.js';
 
 function show(out: TranslationResult): string {
-  return out.fault === MmuFault.None ? `ok 0x${out.pa.toString(16)} ${PAS_NAMES[out.pas]}` : `${MMU_FAULT_NAMES[out.fault]} L${out.level}`;
+  return out.fault === MmuFault.None
+    ? `ok 0x${out.pa.toString(16)} ${PAS_NAMES[out.pas]}`
+    : `${MMU_FAULT_NAMES[out.fault]} L${out.level}`;
 }
 
 describe('regression: MMU-off address check uses TCR_ELx.{IPS,PS} instead of PARange', () => {
@@ -32,7 +34,10 @@ describe('regression: MMU-off address check uses TCR_ELx.{IPS,PS} instead of PAR
   // AArch64.S1DisabledOutput (QEMU get_phys_addr_disabled) checks VA[63:PAMax] with PAMax = the
   // implemented PA size (ID_AA64MMFR0_EL1.PARange); TCR_ELx is not consulted when stage 1 is off.
   it('EL3 with the MMU off and TCR_EL3 at reset (PS = 0) reaches DRAM above 4 GiB', () => {
-    const machine = new Machine({ paRangeBits: 48, dram: [{ name: 'dram', base: 0x8_8000_0000, size: 0x1000_0000 }] });
+    const machine = new Machine({
+      paRangeBits: 48,
+      dram: [{ name: 'dram', base: 0x8_8000_0000, size: 0x1000_0000 }],
+    });
     const pe = machine.pes[0]!;
     const out = new TranslationResult();
     pe.probe(0x8_8000_0000, 3, Access.Read, out);
@@ -86,7 +91,8 @@ describe('regression: TCR_ELx.HPD = 1 also drops NSTable', () => {
     const gpc = new GranuleProtectionCheck(memory, 48); // GPC off: only the output PAS matters here
     const out = new TranslationResult();
     const walker = new Stage1Walker(memory);
-    const regime = (hpd0: boolean) => decodeEl10({ tcr: tcrEl1({ hpd0 }), ttbr0: ttbr(root), ttbr1: ttbr(root), sctlr: [1, 0] }, 48);
+    const regime = (hpd0: boolean) =>
+      decodeEl10({ tcr: tcrEl1({ hpd0 }), ttbr0: ttbr(root), ttbr1: ttbr(root), sctlr: [1, 0] }, 48);
     walker.translate(regime(false), gpc, Pas.Secure, 0x1000, 1, Access.Read, out);
     expect(show(out)).toBe('ok 0x60000000 NonSecure');
     walker.translate(regime(true), gpc, Pas.Secure, 0x1000, 1, Access.Read, out);
@@ -178,7 +184,15 @@ describe('regression: TranslationResult.perms is left set after a GPF on the out
     const gpc = new GranuleProtectionCheck(memory, 48);
     gpc.configure(gpt.gpccr(), ...gpt.gptbr());
     const out = new TranslationResult();
-    new Stage1Walker(memory).translate(decodeEl10({ tcr: tcrEl1(), ttbr0: ttbr(root), ttbr1: ttbr(root), sctlr: [1, 0] }, 48), gpc, Pas.NonSecure, 0x1000, 1, Access.Read, out);
+    new Stage1Walker(memory).translate(
+      decodeEl10({ tcr: tcrEl1(), ttbr0: ttbr(root), ttbr1: ttbr(root), sctlr: [1, 0] }, 48),
+      gpc,
+      Pas.NonSecure,
+      0x1000,
+      1,
+      Access.Read,
+      out,
+    );
     expect(out.fault).toBe(MmuFault.Gpc);
     expect(out.perms).toBe(0);
   });

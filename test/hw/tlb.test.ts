@@ -25,8 +25,22 @@ import {
 
 const NS_EL10 = 2; // regime tag of the Non-secure EL1&0 regime (state * 2)
 
-function fill(tlb: Tlb, vpn: number, options: { regime?: number; asid?: number; pagePa?: number; sizeShift?: number; gptTag?: number } = {}): void {
-  tlb.fill(vpn, options.regime ?? NS_EL10, options.asid ?? GLOBAL_ASID, options.gptTag ?? 0, 1, options.pagePa ?? vpn * 4096, 1, 0x3f, options.sizeShift ?? 12);
+function fill(
+  tlb: Tlb,
+  vpn: number,
+  options: { regime?: number; asid?: number; pagePa?: number; sizeShift?: number; gptTag?: number } = {},
+): void {
+  tlb.fill(
+    vpn,
+    options.regime ?? NS_EL10,
+    options.asid ?? GLOBAL_ASID,
+    options.gptTag ?? 0,
+    1,
+    options.pagePa ?? vpn * 4096,
+    1,
+    0x3f,
+    options.sizeShift ?? 12,
+  );
 }
 
 function holds(tlb: Tlb, vpn: number): boolean {
@@ -160,7 +174,10 @@ describe('PE: cached translations', () => {
     const va = dataVa(1);
     expect(pe.load32(va)).toBe(0xa000_0001);
     // Remap page 1 onto page 2's frame, in memory only.
-    fx.memory.write64Big(ptePa(fx, fx.root0, va), leafDescriptor(dataVa(2), 3, { ap: 1, pxn: true, uxn: true }));
+    fx.memory.write64Big(
+      ptePa(fx, fx.root0, va),
+      leafDescriptor(dataVa(2), 3, { ap: 1, pxn: true, uxn: true }),
+    );
     expect(pe.load32(va)).toBe(0xa000_0001);
     // A store through the stale entry still reaches the old frame.
     expect(pe.store32(va + 4, 0x55)).toBe(true);
@@ -178,7 +195,10 @@ describe('PE: cached translations', () => {
     markers(fx);
     const pe = fx.pe;
     const remap = (i: number, to: number): void => {
-      fx.memory.write64Big(ptePa(fx, fx.root0, dataVa(i)), leafDescriptor(dataVa(to), 3, { ap: 1, pxn: true, uxn: true }));
+      fx.memory.write64Big(
+        ptePa(fx, fx.root0, dataVa(i)),
+        leafDescriptor(dataVa(to), 3, { ap: 1, pxn: true, uxn: true }),
+      );
     };
     for (const i of [1, 3, 4]) expect(pe.load32(dataVa(i))).toBe(0xa000_0000 + i);
     remap(1, 2);
@@ -198,7 +218,8 @@ describe('PE: ASID tagging', () => {
   function secondRoot(fx: PeFixture): number {
     const root = fx.pt.newTable();
     mapFixtureCode(fx.pt, root);
-    for (let i = 0; i < 8; i++) fx.pt.map(root, dataVa(i), dataVa(i + 8), 3, { ap: 1, pxn: true, uxn: true, ng: true });
+    for (let i = 0; i < 8; i++)
+      fx.pt.map(root, dataVa(i), dataVa(i + 8), 3, { ap: 1, pxn: true, uxn: true, ng: true });
     return root;
   }
 
@@ -207,7 +228,10 @@ describe('PE: ASID tagging', () => {
     markers(fx);
     const pe = fx.pe;
     // Page 7 of the first root is global (nG = 0); the second root maps it elsewhere.
-    fx.memory.write64Big(ptePa(fx, fx.root0, dataVa(7)), leafDescriptor(dataVa(7), 3, { ap: 1, pxn: true, uxn: true }));
+    fx.memory.write64Big(
+      ptePa(fx, fx.root0, dataVa(7)),
+      leafDescriptor(dataVa(7), 3, { ap: 1, pxn: true, uxn: true }),
+    );
     const rootB = secondRoot(fx);
     expect(pe.msr('TTBR0_EL1', ...ttbr(fx.root0, 1))).toBe(true);
     expect(pe.load32(dataVa(0))).toBe(0xa000_0000);
@@ -233,7 +257,7 @@ describe('PE: ASID tagging', () => {
     expect(pe.load32(dataVa(3))).toBe(0xa000_000b);
   });
 
-  it('TLBI VAE1 uses the current ASID: it does not remove another ASID\'s entry', () => {
+  it("TLBI VAE1 uses the current ASID: it does not remove another ASID's entry", () => {
     const fx = makePeFixture({ nonGlobalData: true });
     markers(fx);
     const pe = fx.pe;
@@ -286,7 +310,10 @@ describe('PE: ASID source and size (TCR_EL1.A1, TCR_EL1.AS)', () => {
     return fx;
   }
   const remapPage1 = (fx: PeFixture): void => {
-    fx.memory.write64Big(ptePa(fx, fx.root0, dataVa(1)), leafDescriptor(dataVa(2), 3, { ap: 1, pxn: true, uxn: true, ng: true }));
+    fx.memory.write64Big(
+      ptePa(fx, fx.root0, dataVa(1)),
+      leafDescriptor(dataVa(2), 3, { ap: 1, pxn: true, uxn: true, ng: true }),
+    );
   };
 
   it('A1 = 1 takes the ASID from TTBR1_EL1', () => {
@@ -445,7 +472,10 @@ describe('TLBI broadcast between PEs', () => {
     markers(fx);
     const pe1 = fx.machine.pes[1]!;
     expect(pe1.load32(dataVa(1))).toBe(0xa000_0001);
-    fx.memory.write64Big(ptePa(fx, fx.root0, dataVa(1)), leafDescriptor(dataVa(2), 3, { ap: 1, pxn: true, uxn: true }));
+    fx.memory.write64Big(
+      ptePa(fx, fx.root0, dataVa(1)),
+      leafDescriptor(dataVa(2), 3, { ap: 1, pxn: true, uxn: true }),
+    );
     expect(fx.pe.tlbi('VMALLE1')).toBe(true);
     expect(pe1.load32(dataVa(1))).toBe(0xa000_0001);
     expect(fx.pe.tlbi('VMALLE1IS')).toBe(true);

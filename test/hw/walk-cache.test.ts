@@ -5,7 +5,11 @@ import { split64 } from '../../src/hw/bits.js';
 import { dataVa, makePeFixture, tableDescriptor } from './helpers.js';
 
 /** Two L3 tables for the 2 MiB region of dataVa(0): the fixture's, and a copy mapping one page elsewhere. */
-function swapLevel3(fx: ReturnType<typeof makePeFixture>, va: number, newTarget: number): { l2Entry: number; oldL2: bigint; newL2: bigint } {
+function swapLevel3(
+  fx: ReturnType<typeof makePeFixture>,
+  va: number,
+  newTarget: number,
+): { l2Entry: number; oldL2: bigint; newL2: bigint } {
   const l2Entry = fx.pt.entryPa(fx.root0, va, 2);
   const oldL2 = fx.memory.read64(l2Entry)!;
   const oldL3 = Number(oldL2 & 0x0000_ffff_ffff_f000n);

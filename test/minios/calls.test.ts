@@ -4,7 +4,14 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ExecPolicy, MallocKind, Owner, RcCall, RcError } from '../../src/minios/abi.js';
 import { ShimRecord } from '../../src/minios/containers.js';
-import { bootTestPlatform, KERNEL_SCRATCH, openIn, OS_POOL, writeImageArguments, type TestPlatform } from './platform-helpers.js';
+import {
+  bootTestPlatform,
+  KERNEL_SCRATCH,
+  openIn,
+  OS_POOL,
+  writeImageArguments,
+  type TestPlatform,
+} from './platform-helpers.js';
 
 const digest = (text: string): Uint8Array => new Uint8Array(createHash('sha256').update(text).digest());
 const SH = digest('/bin/sh');
@@ -102,7 +109,9 @@ describe('rc_create_container', () => {
     boundContainer(p, 3);
     const record = p.minios.containers.get(3)!;
     const list = p.machine.memory.readBytes(KERNEL_SCRATCH, 4 + 64)!;
-    expect(Buffer.from(record.imageDigest!).toString('hex')).toBe(createHash('sha256').update(list).digest('hex'));
+    expect(Buffer.from(record.imageDigest!).toString('hex')).toBe(
+      createHash('sha256').update(list).digest('hex'),
+    );
     const page = p.minios.ownership.paOf(record.shim[0]!);
     expect(p.machine.memory.readBytes(page + ShimRecord.imageDigest, 32)).toEqual(record.imageDigest);
   });
@@ -110,15 +119,23 @@ describe('rc_create_container', () => {
   it('refuses without a shim, twice, with a bad policy, and with arguments outside OS memory', () => {
     const p = bootTestPlatform();
     const args = writeImageArguments(p, [SH], '{}');
-    expect(p.call(RcCall.CreateContainer, 9, args.list, args.config, args.configLength, 0)).toBe(RcError.ENOENT);
+    expect(p.call(RcCall.CreateContainer, 9, args.list, args.config, args.configLength, 0)).toBe(
+      RcError.ENOENT,
+    );
     expect(p.call(RcCall.CreateShim, 9)).toBe(0);
-    expect(p.call(RcCall.CreateContainer, 9, args.list, args.config, args.configLength, 7)).toBe(RcError.EINVAL);
+    expect(p.call(RcCall.CreateContainer, 9, args.list, args.config, args.configLength, 7)).toBe(
+      RcError.EINVAL,
+    );
     expect(p.call(RcCall.CreateContainer, 9, args.list, args.config, 1 << 20, 0)).toBe(RcError.EINVAL);
     const mini = p.minios.boot.miniRegion.base;
     expect(p.call(RcCall.CreateContainer, 9, mini, args.config, args.configLength, 0)).toBe(RcError.EPERM);
-    expect(p.call(RcCall.CreateContainer, 9, args.list, p.firmware.layout.root.base, 16, 0)).toBe(RcError.EPERM);
+    expect(p.call(RcCall.CreateContainer, 9, args.list, p.firmware.layout.root.base, 16, 0)).toBe(
+      RcError.EPERM,
+    );
     expect(p.call(RcCall.CreateContainer, 9, args.list, args.config, args.configLength, 0)).toBe(0);
-    expect(p.call(RcCall.CreateContainer, 9, args.list, args.config, args.configLength, 0)).toBe(RcError.EBUSY);
+    expect(p.call(RcCall.CreateContainer, 9, args.list, args.config, args.configLength, 0)).toBe(
+      RcError.EBUSY,
+    );
   });
 });
 
@@ -187,7 +204,9 @@ describe('rc_destroy_container', () => {
 
 function boundContainerAfterShim(p: TestPlatform, cid: number): void {
   const args = writeImageArguments(p, [SH], '{}');
-  expect(p.call(RcCall.CreateContainer, cid, args.list, args.config, args.configLength, ExecPolicy.MeasuredOnly)).toBe(0);
+  expect(
+    p.call(RcCall.CreateContainer, cid, args.list, args.config, args.configLength, ExecPolicy.MeasuredOnly),
+  ).toBe(0);
 }
 
 describe('tasks', () => {

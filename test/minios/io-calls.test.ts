@@ -38,7 +38,14 @@ import {
   storageTreeBytes,
 } from '../../src/minios/crypto/storage.js';
 import { ShimPage } from '../../src/minios/containers.js';
-import { bootTestPlatform, KERNEL_SCRATCH, openIn, OS_POOL, writeImageArguments, type TestPlatform } from './platform-helpers.js';
+import {
+  bootTestPlatform,
+  KERNEL_SCRATCH,
+  openIn,
+  OS_POOL,
+  writeImageArguments,
+  type TestPlatform,
+} from './platform-helpers.js';
 
 // ------------------------------------------------------------------ the stand-in kernel's memory map
 
@@ -59,12 +66,15 @@ const RW = IoPerm.Read | IoPerm.Write;
 
 const digest = (text: string): Uint8Array => new Uint8Array(createHash('sha256').update(text).digest());
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-const page = (seed: number): Uint8Array => Uint8Array.from({ length: 4096 }, (_, i) => (seed * 31 + i * 7) & 0xff);
+const page = (seed: number): Uint8Array =>
+  Uint8Array.from({ length: 4096 }, (_, i) => (seed * 31 + i * 7) & 0xff);
 
 function boundContainer(p: TestPlatform, cid: number): void {
   expect(p.call(RcCall.CreateShim, cid)).toBe(0);
   const args = writeImageArguments(p, [digest('/bin/sh')], `{"hostname":"c${cid}"}`);
-  expect(p.call(RcCall.CreateContainer, cid, args.list, args.config, args.configLength, ExecPolicy.MeasuredOnly)).toBe(0);
+  expect(
+    p.call(RcCall.CreateContainer, cid, args.list, args.config, args.configLength, ExecPolicy.MeasuredOnly),
+  ).toBe(0);
 }
 
 /** Give container `cid` the OS granule at `pa` as CTR (or another kind). */
@@ -124,7 +134,8 @@ function kernelDevices(p: TestPlatform): Devices {
   p.pe.tlbi('VMALLE1');
   const smmu = (reg: number, value: number): void => expect(p.pe.store32(KVA_SMMU + reg, value)).toBe(true);
   const smmuRead = (reg: number): number => p.pe.load32(KVA_SMMU + reg);
-  const blockReg = (reg: number, value: number): void => expect(p.pe.store32(KVA_BLOCK + reg, value)).toBe(true);
+  const blockReg = (reg: number, value: number): void =>
+    expect(p.pe.store32(KVA_BLOCK + reg, value)).toBe(true);
   smmu(SmmuReg.STRTAB_BASE, STRTAB);
   smmu(SmmuReg.STRTAB_BASE + 4, 0);
   smmu(SmmuReg.STRTAB_BASE_CFG, 4);
@@ -161,7 +172,15 @@ function kernelDevices(p: TestPlatform): Devices {
 }
 
 /** Map `pages` OS pages from `pa` at `iova` for `stream`, taking tables from a pool that moves on. */
-function mapPages(p: TestPlatform, pool: { next: number }, stream: number, iova: number, pa: number, pages: number, perms: number = RW): void {
+function mapPages(
+  p: TestPlatform,
+  pool: { next: number },
+  stream: number,
+  iova: number,
+  pa: number,
+  pages: number,
+  perms: number = RW,
+): void {
   for (let i = 0; i < pages; i++) {
     const used = p.call(RcCall.SetIopte, stream, iova + i * 4096, pa + i * 4096, perms, pool.next, 8);
     expect(used).toBeGreaterThanOrEqual(0);
@@ -275,7 +294,10 @@ describe('rc_set_iopte', () => {
     // 1. The compromised kernel writes a leaf into the mini-OS's L3 table itself (the 5th granule).
     const l3 = IO_POOL + 4 * 4096;
     const evilIova = IOVA + 0x3000;
-    memory.write64(l3 + 8 * ((evilIova / 4096) % 512), ...leafDescriptor(victim, { ap: 1, uxn: true, pxn: true, notGlobal: true }));
+    memory.write64(
+      l3 + 8 * ((evilIova / 4096) % 512),
+      ...leafDescriptor(victim, { ap: 1, uxn: true, pxn: true, notGlobal: true }),
+    );
     const read = p.machine.smmu.dmaRead(3, evilIova, 16);
     expect(!read.ok && read.fault.kind).toBe(SmmuFault.Gpc);
     const write = p.machine.smmu.dmaWrite(3, evilIova, text('overwritten!!!!!'));
@@ -398,14 +420,35 @@ function channelFixture(): { p: TestPlatform; channel: number; src: number; dst:
   return { p, channel, src, dst };
 }
 
-function seal(p: TestPlatform, from: number, to: number, channel: number, src: number, length: number, frame: number, fin = false): number {
+function seal(
+  p: TestPlatform,
+  from: number,
+  to: number,
+  channel: number,
+  src: number,
+  length: number,
+  frame: number,
+  fin = false,
+): number {
   const control = ipcOutControl(IpcOutOp.Seal, length, fin ? IpcFlag.Fin : 0);
-  return from === 0 ? p.call(RcCall.IpcOut, from, to, control, channel, src, frame) : callAs(p, from, RcCall.IpcOut, from, to, control, channel, src, frame);
+  return from === 0
+    ? p.call(RcCall.IpcOut, from, to, control, channel, src, frame)
+    : callAs(p, from, RcCall.IpcOut, from, to, control, channel, src, frame);
 }
 
-function open(p: TestPlatform, from: number, to: number, channel: number, frame: number, length: number, dst: number): number {
+function open(
+  p: TestPlatform,
+  from: number,
+  to: number,
+  channel: number,
+  frame: number,
+  length: number,
+  dst: number,
+): number {
   const control = ipcOutControl(IpcOutOp.Open, length);
-  return to === 0 ? p.call(RcCall.IpcOut, from, to, control, channel, frame, dst) : callAs(p, to, RcCall.IpcOut, from, to, control, channel, frame, dst);
+  return to === 0
+    ? p.call(RcCall.IpcOut, from, to, control, channel, frame, dst)
+    : callAs(p, to, RcCall.IpcOut, from, to, control, channel, frame, dst);
 }
 
 describe('rc_ipc_out channels', () => {
@@ -438,25 +481,35 @@ describe('rc_ipc_out channels', () => {
     expect(p.call(RcCall.IpcOut, 2, 1, ipcOutControl(IpcOutOp.Accept), channel)).toBe(RcError.EPERM);
     expect(callAs(p, 3, RcCall.IpcOut, 3, 1, ipcOutControl(IpcOutOp.Accept), channel)).toBe(RcError.EPERM);
     expect(callAs(p, 1, RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.Accept), channel)).toBe(RcError.EPERM); // own offer
-    expect(callAs(p, 2, RcCall.IpcOut, 2, 1, ipcOutControl(IpcOutOp.Accept), channel + 1)).toBe(RcError.ENOENT);
+    expect(callAs(p, 2, RcCall.IpcOut, 2, 1, ipcOutControl(IpcOutOp.Accept), channel + 1)).toBe(
+      RcError.ENOENT,
+    );
     expect(callAs(p, 2, RcCall.IpcOut, 2, 1, ipcOutControl(IpcOutOp.Accept), channel)).toBe(0);
     expect(callAs(p, 2, RcCall.IpcOut, 2, 1, ipcOutControl(IpcOutOp.Accept), channel)).toBe(RcError.EBUSY);
     // Now sealing works, but only as container 1 with container 1's plaintext.
-    expect(p.call(RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.Seal, 8), channel, src, FRAMES)).toBe(RcError.EPERM);
-    expect(callAs(p, 3, RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.Seal, 8), channel, src, FRAMES)).toBe(RcError.EPERM);
+    expect(p.call(RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.Seal, 8), channel, src, FRAMES)).toBe(
+      RcError.EPERM,
+    );
+    expect(callAs(p, 3, RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.Seal, 8), channel, src, FRAMES)).toBe(
+      RcError.EPERM,
+    );
     expect(seal(p, 3, 2, channel, give(p, 3, OS_POOL[12]!), 8, FRAMES)).toBe(RcError.EPERM); // not an end
     expect(seal(p, 1, 2, channel, give(p, 2, OS_POOL[13]!), 8, FRAMES)).toBe(RcError.EPERM); // 2's memory
     expect(seal(p, 1, 2, channel, OS_POOL[14]!, 8, FRAMES)).toBe(RcError.EPERM); // OS memory
     expect(seal(p, 1, 2, channel, src, 8, give(p, 1, OS_POOL[15]!))).toBe(RcError.EPERM); // frame into c1
     expect(seal(p, 1, 2, channel, src, IPC_MAX_PAYLOAD + 1, FRAMES)).toBe(RcError.EINVAL);
     expect(seal(p, 1, 2, channel, src, 4097, FRAMES)).toBe(RcError.EPERM); // runs past c1's page
-    expect(callAs(p, 1, RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.Seal, 8, 2), channel, src, FRAMES)).toBe(RcError.EINVAL);
+    expect(callAs(p, 1, RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.Seal, 8, 2), channel, src, FRAMES)).toBe(
+      RcError.EINVAL,
+    );
     expect(callAs(p, 1, RcCall.IpcOut, 1, 1, ipcOutControl(IpcOutOp.Offer))).toBe(RcError.EINVAL);
     expect(callAs(p, 1, RcCall.IpcOut, 1, 9, ipcOutControl(IpcOutOp.Offer))).toBe(RcError.ENOENT);
     expect(callAs(p, 1, RcCall.IpcOut, 1, 2, 99, channel)).toBe(RcError.EINVAL);
     expect(seal(p, 1, 2, channel, src, 8, FRAMES)).toBe(8 + IPC_FRAME_OVERHEAD);
     // The OS cannot open container 2's end for it.
-    expect(p.call(RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.Open, 56), channel, FRAMES, OS_POOL[16]!)).toBe(RcError.EPERM);
+    expect(p.call(RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.Open, 56), channel, FRAMES, OS_POOL[16]!)).toBe(
+      RcError.EPERM,
+    );
   });
 
   it('refuses replay, reorder and tampering, each without changing the channel', () => {
@@ -545,7 +598,9 @@ describe('rc_ipc_out shared memory', () => {
     const granule = give(p, 1, OS_POOL[40]!); // second GiB: container 2 owns nothing there
     give(p, 1, OS_POOL[41]!);
     const tables = p.minios.views.bytes;
-    expect(p.call(RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.ShareOffer, 1), 0, granule)).toBe(RcError.EPERM);
+    expect(p.call(RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.ShareOffer, 1), 0, granule)).toBe(
+      RcError.EPERM,
+    );
     const share = callAs(p, 1, RcCall.IpcOut, 1, 2, ipcOutControl(IpcOutOp.ShareOffer, 1), 0, granule);
     expect(share).toBeGreaterThan(0);
     expect(openViews(p, granule, [1, 2, 3])).toEqual([1]); // one consent is not enough
@@ -568,7 +623,7 @@ describe('rc_ipc_out shared memory', () => {
     expect(callAs(p, 2, RcCall.IpcOut, 2, 1, ipcOutControl(IpcOutOp.Unshare), share)).toBe(RcError.ENOENT);
   });
 
-  it('refuses offers of memory that is not the offerer\'s, to the host, to itself, or twice', () => {
+  it("refuses offers of memory that is not the offerer's, to the host, to itself, or twice", () => {
     const p = bootTestPlatform();
     for (const cid of [1, 2]) boundContainer(p, cid);
     const mine = give(p, 1, OS_POOL[0]!);
@@ -615,7 +670,14 @@ describe('rc_ipc_out shared memory', () => {
   });
 
   it('random share, accept, unshare and forged calls keep every view equal to the ownership rule', () => {
-    type Op = { op: 'offer' | 'accept' | 'unshare'; actor: number; other: number; granule: number; id: number; forge: boolean };
+    type Op = {
+      op: 'offer' | 'accept' | 'unshare';
+      actor: number;
+      other: number;
+      granule: number;
+      id: number;
+      forge: boolean;
+    };
     const op: fc.Arbitrary<Op> = fc.record({
       op: fc.constantFrom('offer' as const, 'accept' as const, 'unshare' as const),
       actor: fc.integer({ min: 1, max: 3 }),
@@ -628,22 +690,37 @@ describe('rc_ipc_out shared memory', () => {
       fc.property(fc.array(op, { minLength: 1, maxLength: 14 }), (ops) => {
         const p = bootTestPlatform();
         for (const cid of [1, 2, 3]) boundContainer(p, cid);
-        const granules = [give(p, 1, OS_POOL[0]!), give(p, 1, OS_POOL[40]!), give(p, 2, OS_POOL[41]!), give(p, 3, OS_POOL[1]!)];
+        const granules = [
+          give(p, 1, OS_POOL[0]!),
+          give(p, 1, OS_POOL[40]!),
+          give(p, 2, OS_POOL[41]!),
+          give(p, 3, OS_POOL[1]!),
+        ];
         for (const o of ops) {
           const control = ipcOutControl(
-            o.op === 'offer' ? IpcOutOp.ShareOffer : o.op === 'accept' ? IpcOutOp.ShareAccept : IpcOutOp.Unshare,
+            o.op === 'offer'
+              ? IpcOutOp.ShareOffer
+              : o.op === 'accept'
+                ? IpcOutOp.ShareAccept
+                : IpcOutOp.Unshare,
             o.op === 'offer' ? 1 : 0,
           );
           const args = [o.actor, o.other, control, o.id, granules[o.granule]!];
           // A forged call speaks for the actor from the OS context or another container's.
-          const result = o.forge ? p.call(RcCall.IpcOut, ...args) : callAs(p, o.actor, RcCall.IpcOut, ...args);
+          const result = o.forge
+            ? p.call(RcCall.IpcOut, ...args)
+            : callAs(p, o.actor, RcCall.IpcOut, ...args);
           if (o.forge) expect(result).toBeLessThan(0);
           expect(p.pe.halted).toBeUndefined();
         }
         for (const pa of granules) {
           const kind = p.minios.ownership.kindAt(pa)!;
           const expected =
-            kind === Owner.Shared ? [...sharedMembers(p.minios, pa)].sort() : kind === Owner.Ctr ? [p.minios.ownership.containerAt(pa)] : [];
+            kind === Owner.Shared
+              ? [...sharedMembers(p.minios, pa)].sort()
+              : kind === Owner.Ctr
+                ? [p.minios.ownership.containerAt(pa)]
+                : [];
           expect(expected.length).toBeGreaterThan(0);
           expect(openViews(p, pa, [1, 2, 3])).toEqual(expected);
         }
@@ -690,7 +767,7 @@ describe('sealed storage (rc_seal_block, rc_open_block, rc_storage_attach)', () 
     expect(ioStats(p.minios).blocksSealed).toBe(1);
   });
 
-  it('refuses tampering, rollback, relocation, a corrupted version tree and another container\'s record', () => {
+  it("refuses tampering, rollback, relocation, a corrupted version tree and another container's record", () => {
     const { p, plain, back } = storageFixture();
     const memory = p.machine.memory;
     memory.writeBytes(plain, page(1));
@@ -700,7 +777,8 @@ describe('sealed storage (rc_seal_block, rc_open_block, rc_storage_attach)', () 
     expect(callAs(p, 1, RcCall.SealBlock, 1, 3, plain, BUF + 0x2000)).toBe(2);
     expect(callAs(p, 1, RcCall.SealBlock, 1, 4, plain, BUF + 0x4000)).toBe(1);
     memory.writeBytes(back, page(9));
-    const openInto = (block: number, src: number): number => callAs(p, 1, RcCall.OpenBlock, 1, block, src, back);
+    const openInto = (block: number, src: number): number =>
+      callAs(p, 1, RcCall.OpenBlock, 1, block, src, back);
     expect(openInto(3, BUF)).toBe(RcError.ESTALE); // rollback to version 1
     expect(openInto(4, BUF + 0x2000)).toBe(RcError.EBADMSG); // block 3's record as block 4
     expect(openInto(5, BUF + 0x2000)).toBe(RcError.ENOENT); // never written
@@ -792,7 +870,9 @@ describe('rc_attest', () => {
     expect(verified.report.imageDigest).toEqual(record.imageDigest);
     expect(verified.report.configDigest).toEqual(record.configDigest);
     expect(verified.report.execPolicy).toBe(ExecPolicy.MeasuredOnly);
-    expect(verified.report.measurements.map((m) => m.component)).toEqual(p.firmware.bootInfo.log.map((e) => e.component));
+    expect(verified.report.measurements.map((m) => m.component)).toEqual(
+      p.firmware.bootInfo.log.map((e) => e.component),
+    );
     // The platform key (the verifier's root of trust) endorses the mini-OS key for this boot chain,
     // which the verifier recomputes from the measurements in the report.
     let chain: Uint8Array = new Uint8Array(32);
@@ -832,7 +912,7 @@ describe('rc_attest', () => {
 // ------------------------------------------------------------------ ABI and robustness
 
 describe('I/O ABI', () => {
-  it('documents sizes equal to the crypto libraries\'', () => {
+  it("documents sizes equal to the crypto libraries'", () => {
     expect(SEALED_BLOCK_BYTES).toBe(CRYPTO_SEALED_BLOCK_BYTES);
     expect(STORAGE_BLOCK_BYTES).toBe(CRYPTO_STORAGE_BLOCK_BYTES);
     expect(IPC_FRAME_OVERHEAD).toBe(ipcFrameBytes(0));
@@ -843,10 +923,32 @@ describe('I/O ABI', () => {
   it('forged I/O calls with wild arguments from any context never open a protected granule', () => {
     const wild = fc.oneof(
       fc.integer({ min: -5, max: 70_000 }),
-      fc.constantFrom(0, 1, 3, IOVA, BUF, IO_POOL, OS_POOL[0]!, OS_POOL[40]!, 0x8000_0000, 2 ** 48, 2 ** 52 - 4096, -(2 ** 47), 1.5),
+      fc.constantFrom(
+        0,
+        1,
+        3,
+        IOVA,
+        BUF,
+        IO_POOL,
+        OS_POOL[0]!,
+        OS_POOL[40]!,
+        0x8000_0000,
+        2 ** 48,
+        2 ** 52 - 4096,
+        -(2 ** 47),
+        1.5,
+      ),
     );
     const call = fc.record({
-      number: fc.constantFrom(RcCall.SetIopte, RcCall.IpcIn, RcCall.IpcOut, RcCall.SealBlock, RcCall.OpenBlock, RcCall.StorageAttach, RcCall.Attest),
+      number: fc.constantFrom(
+        RcCall.SetIopte,
+        RcCall.IpcIn,
+        RcCall.IpcOut,
+        RcCall.SealBlock,
+        RcCall.OpenBlock,
+        RcCall.StorageAttach,
+        RcCall.Attest,
+      ),
       context: fc.integer({ min: 0, max: 2 }),
       args: fc.array(wild, { maxLength: 6 }),
     });
@@ -859,11 +961,17 @@ describe('I/O ABI', () => {
         give(p, 1, OS_POOL[0]!);
         give(p, 2, OS_POOL[40]!);
         for (const c of calls) {
-          const result = c.context === 0 ? p.call(c.number, ...c.args) : callAs(p, c.context, c.number, ...c.args);
+          const result =
+            c.context === 0 ? p.call(c.number, ...c.args) : callAs(p, c.context, c.number, ...c.args);
           expect(Number.isSafeInteger(result)).toBe(true);
           expect(p.pe.halted).toBeUndefined();
         }
-        for (const pa of [OS_POOL[0]!, OS_POOL[40]!, p.minios.boot.miniRegion.base, p.firmware.layout.root.base]) {
+        for (const pa of [
+          OS_POOL[0]!,
+          OS_POOL[40]!,
+          p.minios.boot.miniRegion.base,
+          p.firmware.layout.root.base,
+        ]) {
           const kind = p.minios.ownership.kindAt(pa)!;
           const open = openViews(p, pa, [1, 2]);
           if (kind === Owner.Ctr) expect(open).toEqual([p.minios.ownership.containerAt(pa)]);

@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { split64 } from '../../src/hw/bits.js';
 import { PageAllocator, PageTableLayout } from '../../src/hw/layout.js';
 import { ExecPolicy, MallocKind, Owner, RcCall } from '../../src/minios/abi.js';
-import { bootTestPlatform, openIn, OS_POOL, writeImageArguments, type TestPlatform } from './platform-helpers.js';
+import {
+  bootTestPlatform,
+  openIn,
+  OS_POOL,
+  writeImageArguments,
+  type TestPlatform,
+} from './platform-helpers.js';
 
 /**
  * The kernel's mapping of the victim granule. The TLB is direct-mapped: this VA's index is chosen so
@@ -85,36 +91,75 @@ const wild = fc.oneof(
 );
 const step: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constantFrom('shim' as const, 'bind' as const), cid }), weight: 3 },
-  { arbitrary: fc.record({ op: fc.constantFrom('destroyShim' as const, 'destroy' as const), cid }), weight: 2 },
-  { arbitrary: fc.record({
-    op: fc.constant('malloc' as const),
+  {
+    arbitrary: fc.record({ op: fc.constantFrom('destroyShim' as const, 'destroy' as const), cid }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant('malloc' as const),
+      cid,
+      slot: fc.integer({ min: 0, max: OS_POOL.length - 1 }),
+      count: fc.integer({ min: 1, max: 3 }),
+      kind: fc.constantFrom(MallocKind.Ctr, MallocKind.Pt, MallocKind.Shim),
+    }),
+    weight: 3,
+  },
+  fc.record({
+    op: fc.constantFrom('clone' as const, 'exit' as const),
     cid,
-    slot: fc.integer({ min: 0, max: OS_POOL.length - 1 }),
-    count: fc.integer({ min: 1, max: 3 }),
-    kind: fc.constantFrom(MallocKind.Ctr, MallocKind.Pt, MallocKind.Shim),
-  }), weight: 3 },
-  fc.record({ op: fc.constantFrom('clone' as const, 'exit' as const), cid, tid: fc.integer({ min: 0, max: 2 }) }),
-  fc.record({ op: fc.constant('forged' as const), call: fc.integer({ min: -2, max: 20 }), args: fc.array(wild, { maxLength: 6 }) }),
+    tid: fc.integer({ min: 0, max: 2 }),
+  }),
+  fc.record({
+    op: fc.constant('forged' as const),
+    call: fc.integer({ min: -2, max: 20 }),
+    args: fc.array(wild, { maxLength: 6 }),
+  }),
 );
 
 function run(p: TestPlatform, s: Step, list: { list: number; config: number; configLength: number }): void {
   switch (s.op) {
-    case 'shim': p.call(RcCall.CreateShim, s.cid); break;
-    case 'destroyShim': p.call(RcCall.DestroyShim, s.cid); break;
-    case 'destroy': p.call(RcCall.DestroyContainer, s.cid); break;
-    case 'bind': p.call(RcCall.CreateContainer, s.cid, list.list, list.config, list.configLength, ExecPolicy.Allow); break;
-    case 'malloc': p.call(RcCall.MallocMm, s.cid, OS_POOL[s.slot]!, s.count, s.kind); break;
-    case 'clone': p.call(RcCall.TaskClone, s.cid, s.tid); break;
-    case 'exit': p.call(RcCall.TaskExit, s.cid, s.tid); break;
-    case 'forged': p.call(s.call, ...s.args); break;
+    case 'shim':
+      p.call(RcCall.CreateShim, s.cid);
+      break;
+    case 'destroyShim':
+      p.call(RcCall.DestroyShim, s.cid);
+      break;
+    case 'destroy':
+      p.call(RcCall.DestroyContainer, s.cid);
+      break;
+    case 'bind':
+      p.call(RcCall.CreateContainer, s.cid, list.list, list.config, list.configLength, ExecPolicy.Allow);
+      break;
+    case 'malloc':
+      p.call(RcCall.MallocMm, s.cid, OS_POOL[s.slot]!, s.count, s.kind);
+      break;
+    case 'clone':
+      p.call(RcCall.TaskClone, s.cid, s.tid);
+      break;
+    case 'exit':
+      p.call(RcCall.TaskExit, s.cid, s.tid);
+      break;
+    case 'forged':
+      p.call(s.call, ...s.args);
+      break;
   }
 }
 
 /** Granules worth checking: the OS pool, the mini-OS region's first granules, the Root region. */
 function sampleGranules(p: TestPlatform): number[] {
   const mini = p.minios.boot.miniRegion.base;
-  const shims = [...p.minios.containers.values()].flatMap((c) => c.shim.map((i) => p.minios.ownership.paOf(i)));
-  return [...OS_POOL, ...OS_POOL.map((pa) => pa + 32 * 4096), mini, mini + 0x1_0000, p.firmware.layout.root.base, ...shims];
+  const shims = [...p.minios.containers.values()].flatMap((c) =>
+    c.shim.map((i) => p.minios.ownership.paOf(i)),
+  );
+  return [
+    ...OS_POOL,
+    ...OS_POOL.map((pa) => pa + 32 * 4096),
+    mini,
+    mini + 0x1_0000,
+    p.firmware.layout.root.base,
+    ...shims,
+  ];
 }
 
 describe('random and forged rc_* call sequences', () => {
@@ -144,9 +189,12 @@ describe('random and forged rc_* call sequences', () => {
         for (const pa of sampleGranules(p)) {
           const kind = p.minios.ownership.kindAt(pa)!;
           const owner = p.minios.ownership.containerAt(pa);
-          const openInViews = views.filter((viewer) => openIn(p, viewer === 0 ? p.minios.views.osL0 : p.minios.views.viewOf(viewer)!, pa));
+          const openInViews = views.filter((viewer) =>
+            openIn(p, viewer === 0 ? p.minios.views.osL0 : p.minios.views.viewOf(viewer)!, pa),
+          );
           if (kind === Owner.Os || kind === Owner.PtOs) expect(openInViews).toEqual(views);
-          else if (kind === Owner.Ctr || kind === Owner.Shim || kind === Owner.Pt) expect(openInViews).toEqual([owner]);
+          else if (kind === Owner.Ctr || kind === Owner.Shim || kind === Owner.Pt)
+            expect(openInViews).toEqual([owner]);
           else expect(openInViews).toEqual([]);
         }
       }),

@@ -28,7 +28,11 @@ export function bootTestPlatform(
   minios: MiniOsParamsInput = {},
   machineParams: Partial<MachineParamsInput> = {},
 ): TestPlatform {
-  const machine = new Machine({ dram: [{ name: 'dram0', base: DRAM_BASE, size: DRAM_SIZE }], pes: 2, ...machineParams });
+  const machine = new Machine({
+    dram: [{ name: 'dram0', base: DRAM_BASE, size: DRAM_SIZE }],
+    pes: 2,
+    ...machineParams,
+  });
   const platform = bootPlatform(machine, { seed: 'test-seed', minios });
   const pe = machine.pes[0]!;
   return {
@@ -64,7 +68,11 @@ export function openIn(platform: Platform, l0: number, pa: number): boolean {
 }
 
 /** Write the image binary list (u32 count + digests) and a config at KERNEL_SCRATCH; returns PAs. */
-export function writeImageArguments(platform: Platform, digests: Uint8Array[], config: string): { list: number; config: number; configLength: number } {
+export function writeImageArguments(
+  platform: Platform,
+  digests: Uint8Array[],
+  config: string,
+): { list: number; config: number; configLength: number } {
   const memory = platform.machine.memory;
   const list = new Uint8Array(4 + 32 * digests.length);
   new DataView(list.buffer).setUint32(0, digests.length, true);

@@ -10,7 +10,13 @@ import type { ProcessingElement } from '../../src/hw/pe.js';
 import { ExecPolicy, MallocKind, Owner, PteSpace, RcCall, RcError, VmaProt } from '../../src/minios/abi.js';
 import { ShimPage } from '../../src/minios/containers.js';
 import { containerWindow, TRAMPOLINE_VA, TrampolineCode } from '../../src/minios/trampoline.js';
-import { bootTestPlatform, KERNEL_SCRATCH, OS_POOL, writeImageArguments, type TestPlatform } from './platform-helpers.js';
+import {
+  bootTestPlatform,
+  KERNEL_SCRATCH,
+  OS_POOL,
+  writeImageArguments,
+  type TestPlatform,
+} from './platform-helpers.js';
 
 const TWO48 = 2 ** 48;
 const SPAN = [2 ** 39, 2 ** 30, 2 ** 21, 4096];
@@ -43,18 +49,29 @@ function world(): { p: TestPlatform; tid: number; seen: Seen[] } {
   const p = bootTestPlatform();
   const kernelText = p.firmware.bootInfo.kernelBase + 0x1000;
   const tables = OS_POOL.slice(40, 43);
-  tables.forEach((table, level) => expect(setPte(p, PteSpace.Kernel, 0, alignDown(KTEXT, level), tableDesc(table), level)).toBe(0));
-  expect(setPte(p, PteSpace.Kernel, 0, KTEXT, leafDescriptor(kernelText, { ap: 2, pxn: false, uxn: true }, 3), 3)).toBe(0);
+  tables.forEach((table, level) =>
+    expect(setPte(p, PteSpace.Kernel, 0, alignDown(KTEXT, level), tableDesc(table), level)).toBe(0),
+  );
+  expect(
+    setPte(p, PteSpace.Kernel, 0, KTEXT, leafDescriptor(kernelText, { ap: 2, pxn: false, uxn: true }, 3), 3),
+  ).toBe(0);
   const seen: Seen[] = [];
   p.machine.code.register(kernelText, 'kernel-syscall', (pe: ProcessingElement) => {
-    seen.push({ el: pe.el, view: pe.regs.number('GPTBR_EL3') * 4096, frame: pe.x[0]!, x1: pe.load64(pe.x[0]! + 8) });
+    seen.push({
+      el: pe.el,
+      view: pe.regs.number('GPTBR_EL3') * 4096,
+      frame: pe.x[0]!,
+      x1: pe.load64(pe.x[0]! + 8),
+    });
     pe.eret(); // back to the task after the SVC (ELR_EL1/SPSR_EL1 from the exception entry)
   });
   expect(p.call(RcCall.SetKernelEntry, KTEXT, KTEXT, KTEXT)).toBe(0);
 
   const args = writeImageArguments(p, [SH], '{}');
   expect(p.call(RcCall.CreateShim, 1)).toBe(0);
-  expect(p.call(RcCall.CreateContainer, 1, args.list, args.config, args.configLength, ExecPolicy.MeasuredOnly)).toBe(0);
+  expect(
+    p.call(RcCall.CreateContainer, 1, args.list, args.config, args.configLength, ExecPolicy.MeasuredOnly),
+  ).toBe(0);
   const root = OS_POOL[0]!;
   expect(p.call(RcCall.MallocMm, 1, root, 1, MallocKind.Pt)).toBe(0);
   const tid = p.call(RcCall.TaskClone, 1, 0);
@@ -75,7 +92,16 @@ describe('trampoline', () => {
     expect(out.fault).toBe(MmuFault.Permission);
     // The kernel can neither map the trampoline writable nor touch the window region's tables.
     const page = p.minios.trampoline.pa;
-    expect(setPte(p, PteSpace.Kernel, 0, KTEXT + 0x2000, leafDescriptor(page, { ap: 0, pxn: true, uxn: true }, 3), 3)).toBe(RcError.EPERM);
+    expect(
+      setPte(
+        p,
+        PteSpace.Kernel,
+        0,
+        KTEXT + 0x2000,
+        leafDescriptor(page, { ap: 0, pxn: true, uxn: true }, 3),
+        3,
+      ),
+    ).toBe(RcError.EPERM);
     expect(setPte(p, PteSpace.Kernel, 0, TRAMPOLINE_VA, [0, 0], 0)).toBe(RcError.EPERM);
     expect(p.call(RcCall.SetKernelEntry, KTEXT, KTEXT, KTEXT)).toBe(RcError.EBUSY); // once
   });
@@ -118,7 +144,9 @@ describe('the container syscall path', () => {
     p.pe.svc(0); // no kernel handler side effects matter here; the frame lands on the shim stack
     p.pe.reset(1, 0x3000);
     const frame = containerWindow(1) + ShimPage.mapped * 4096 - 33 * 8 - 8;
-    const framePa = p.minios.ownership.paOf(p.minios.containers.get(1)!.shim[ShimPage.mapped - 1]!) + (frame % 4096 + 4096) % 4096;
+    const framePa =
+      p.minios.ownership.paOf(p.minios.containers.get(1)!.shim[ShimPage.mapped - 1]!) +
+      (((frame % 4096) + 4096) % 4096);
     expect(p.call(RcCall.SwitchToMiniOs, 1, 1, tid, framePa)).toBe(0);
     p.pe.x.fill(0);
     p.call(RcCall.SwitchToDepriv, 1, tid);

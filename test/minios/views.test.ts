@@ -54,7 +54,8 @@ function allowed(gpc: GranuleProtectionCheck, pa: number): boolean {
 function expected(own: OwnershipTable, viewer: number, pa: number): boolean {
   const kind = own.kindAt(pa)!;
   if (kind === Owner.Os || kind === Owner.PtOs) return true;
-  if (kind === Owner.Ctr || kind === Owner.Shim || kind === Owner.Pt) return viewer !== 0 && own.containerAt(pa) === viewer;
+  if (kind === Owner.Ctr || kind === Owner.Shim || kind === Owner.Pt)
+    return viewer !== 0 && own.containerAt(pa) === viewer;
   return false;
 }
 
@@ -81,8 +82,16 @@ describe('GptViews', () => {
     const os = gpcFor(memory, views.osL0);
     const v1 = gpcFor(memory, views.viewOf(1)!);
     const v2 = gpcFor(memory, views.viewOf(2)!);
-    expect([allowed(os, 0xc000_0000), allowed(v1, 0xc000_0000), allowed(v2, 0xc000_0000)]).toEqual([false, true, false]);
-    expect([allowed(os, 0xc000_1000), allowed(v1, 0xc000_1000), allowed(v2, 0xc000_1000)]).toEqual([false, false, true]);
+    expect([allowed(os, 0xc000_0000), allowed(v1, 0xc000_0000), allowed(v2, 0xc000_0000)]).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    expect([allowed(os, 0xc000_1000), allowed(v1, 0xc000_1000), allowed(v2, 0xc000_1000)]).toEqual([
+      false,
+      false,
+      true,
+    ]);
     expect(allowed(v1, 0xc000_2000)).toBe(true); // OS memory is open in every view
     expect(allowed(v1, MINI.base)).toBe(false);
   });
@@ -104,7 +113,9 @@ describe('GptViews', () => {
   });
 
   it('keeps every view equal to the ownership rule under random owner changes (real GPC reads)', () => {
-    const granules = [0x8400_0000, 0x8400_1000, 0x8400_2000, 0xc000_0000, 0xc000_f000, 0x1_0000_0000, 0x1_7fff_f000];
+    const granules = [
+      0x8400_0000, 0x8400_1000, 0x8400_2000, 0xc000_0000, 0xc000_f000, 0x1_0000_0000, 0x1_7fff_f000,
+    ];
     const change = fc.record({
       granule: fc.constantFrom(...granules),
       kind: fc.constantFrom(Owner.Os, Owner.Ctr, Owner.Shim, Owner.Pt),
@@ -124,7 +135,9 @@ describe('GptViews', () => {
         for (const viewer of [0, 1, 2, 3]) {
           const gpc = gpcFor(memory, viewer === 0 ? views.osL0 : views.viewOf(viewer)!);
           for (const pa of [...granules, ROOT.base, MINI.base, 0x9000_0000]) {
-            expect(allowed(gpc, pa), `viewer ${viewer} pa 0x${pa.toString(16)}`).toBe(expected(own, viewer, pa));
+            expect(allowed(gpc, pa), `viewer ${viewer} pa 0x${pa.toString(16)}`).toBe(
+              expected(own, viewer, pa),
+            );
           }
         }
       }),

@@ -75,7 +75,8 @@ function buildMachine(): { machine: Machine; tables: PageTableLayout; gpt: GptLa
   const allocator = new PageAllocator(DRAM_BASE, 64 * 2 ** 20);
   // PPS = 1 TB (0b010), PGS = 4 KB, L0GPTSZ = 1 GB: one 128 KiB L1 table per GiB of DRAM.
   const gpt = new GptLayout(machine.memory, allocator, { pps: 0b010, pgs: 0, l0gptsz: 0 });
-  for (let gib = 0; gib < DRAM_SIZE / 2 ** 30; gib++) gpt.setGranule(DRAM_BASE + gib * 2 ** 30, Gpi.NonSecure, Gpi.NonSecure);
+  for (let gib = 0; gib < DRAM_SIZE / 2 ** 30; gib++)
+    gpt.setGranule(DRAM_BASE + gib * 2 ** 30, Gpi.NonSecure, Gpi.NonSecure);
   const tables = new PageTableLayout(machine.memory, allocator);
   const pe = machine.pes[0]!;
   pe.setSysRegRaw('GPTBR_EL3', ...split64(gpt.gptbr()));
@@ -139,7 +140,8 @@ export function runHwBench(options: HwBenchOptions): HwBenchResult {
   // every load finds its entry evicted, but its level-3 table is in the walk cache.
   const sweepPages = 2048;
   const sweepBase = 0x30_0000_0000;
-  for (let p = 0; p < sweepPages; p++) tables.map(sweepBase + p * 4096, dataBase + 2 ** 31 + p * 4096, { ap: 0 });
+  for (let p = 0; p < sweepPages; p++)
+    tables.map(sweepBase + p * 4096, dataBase + 2 ** 31 + p * 4096, { ap: 0 });
   const sweepVa = new Float64Array(missOps);
   for (let i = 0; i < missOps; i++) sweepVa[i] = sweepBase + (i % sweepPages) * 4096;
   const tlbMissWalkCachedNs = measure(options, missOps, () => {

@@ -9,12 +9,23 @@ const hexOrNumber = z.union([z.string(), z.number().int().nonnegative()]);
 const memoryWrite = z.object({
   pa: hexOrNumber,
   u64: hexOrNumber,
-  count: z.number().int().positive().max(1 << 24).optional(),
+  count: z
+    .number()
+    .int()
+    .positive()
+    .max(1 << 24)
+    .optional(),
 });
 
 const pasName = z.enum(['Secure', 'NonSecure', 'Root', 'Realm']);
 const gpcFaultName = z.enum(['GPF', 'GPTWalk', 'GPTAddressSize', 'GPTEABT']);
-const mmuFaultName = z.enum(['Translation', 'AddressSize', 'AccessFlag', 'Permission', 'ExternalAbortOnWalk']);
+const mmuFaultName = z.enum([
+  'Translation',
+  'AddressSize',
+  'AccessFlag',
+  'Permission',
+  'ExternalAbortOnWalk',
+]);
 
 const gpcCheck = z.object({
   pa: hexOrNumber,

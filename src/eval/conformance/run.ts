@@ -81,9 +81,16 @@ function runGpcCase(testCase: GpcCase, report: ConformanceReport): void {
   testCase.checks.forEach((check, index) => {
     const pa = num(check.pa, `${testCase.id}: check pa`);
     const result = gpc.check(pa, pasFromName(check.pas)!, pasFromName(check.state)!);
-    const actual = result === 0 ? 'ok' : `${GPC_FAULT_NAMES[gpcFaultKind(result)]} level ${gpcFaultLevel(result)}`;
+    const actual =
+      result === 0 ? 'ok' : `${GPC_FAULT_NAMES[gpcFaultKind(result)]} level ${gpcFaultLevel(result)}`;
     const expected = 'ok' in check.expect ? 'ok' : `${check.expect.fault} level ${check.expect.level}`;
-    record(report, testCase.id, `#${index} pa=${check.pa} pas=${check.pas} state=${check.state}`, expected, actual);
+    record(
+      report,
+      testCase.id,
+      `#${index} pa=${check.pa} pas=${check.pas} state=${check.state}`,
+      expected,
+      actual,
+    );
   });
 }
 
@@ -118,7 +125,13 @@ function describeTranslation(out: TranslationResult): string {
   return `${MMU_FAULT_NAMES[out.fault]} level ${out.level}`;
 }
 
-function record(report: ConformanceReport, caseId: string, check: string, expected: string, actual: string): void {
+function record(
+  report: ConformanceReport,
+  caseId: string,
+  check: string,
+  expected: string,
+  actual: string,
+): void {
   if (expected === actual) report.passed++;
   else {
     report.failed++;

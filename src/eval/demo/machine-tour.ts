@@ -29,15 +29,24 @@ function describeEsr(esr: number): string {
   const ec = esrClass(esr);
   const fsc = esr & 0x3f;
   const name =
-    ec === Ec.DataAbortSame ? 'data abort, same EL' : ec === Ec.GranuleProtection ? 'GPC exception' : `EC 0x${ec.toString(16)}`;
-  const gpcsc = ec === Ec.GranuleProtection ? `, GPCSC 0b${((esr >>> 14) & 0x3f).toString(2).padStart(6, '0')}` : '';
+    ec === Ec.DataAbortSame
+      ? 'data abort, same EL'
+      : ec === Ec.GranuleProtection
+        ? 'GPC exception'
+        : `EC 0x${ec.toString(16)}`;
+  const gpcsc =
+    ec === Ec.GranuleProtection ? `, GPCSC 0b${((esr >>> 14) & 0x3f).toString(2).padStart(6, '0')}` : '';
   return `ESR 0x${esr.toString(16)} (${name}, FSC 0x${fsc.toString(16)}${gpcsc})`;
 }
 
 /** Run the tour and return its steps. */
 export function machineTour(): TourStep[] {
   const steps: TourStep[] = [];
-  const machine = new Machine({ paRangeBits: 40, dram: [{ name: 'dram0', base: DRAM, size: 0x4000_0000 }], pes: 1 });
+  const machine = new Machine({
+    paRangeBits: 40,
+    dram: [{ name: 'dram0', base: DRAM, size: 0x4000_0000 }],
+    pes: 1,
+  });
   const memory = machine.memory;
   const pe = machine.pes[0]!;
   const allocator = new PageAllocator(TABLES, 0x40_0000);
@@ -71,13 +80,21 @@ export function machineTour(): TourStep[] {
 
   // Exception handlers: code registered where the vectors live, fetched through the MMU and GPC.
   const seen: string[] = [];
-  const recordAndReturn = (level: string, esrName: 'ESR_EL1' | 'ESR_EL3', elrName: 'ELR_EL1' | 'ELR_EL3') => (p: ProcessingElement) => {
-    seen.push(`${level} handler ran: ${describeEsr(p.regs.low(esrName))}, FAR ${hex(p.regs.number(level === 'EL1' ? 'FAR_EL1' : 'FAR_EL3'))}`);
-    // Skip the faulting load: resume at the next instruction.
-    p.regs.setNumber(elrName, p.regs.number(elrName) + 4);
-    p.eret();
-  };
-  machine.code.register(VECTORS_EL1 + 0x200, 'el1-sync-current', recordAndReturn('EL1', 'ESR_EL1', 'ELR_EL1'));
+  const recordAndReturn =
+    (level: string, esrName: 'ESR_EL1' | 'ESR_EL3', elrName: 'ELR_EL1' | 'ELR_EL3') =>
+    (p: ProcessingElement) => {
+      seen.push(
+        `${level} handler ran: ${describeEsr(p.regs.low(esrName))}, FAR ${hex(p.regs.number(level === 'EL1' ? 'FAR_EL1' : 'FAR_EL3'))}`,
+      );
+      // Skip the faulting load: resume at the next instruction.
+      p.regs.setNumber(elrName, p.regs.number(elrName) + 4);
+      p.eret();
+    };
+  machine.code.register(
+    VECTORS_EL1 + 0x200,
+    'el1-sync-current',
+    recordAndReturn('EL1', 'ESR_EL1', 'ELR_EL1'),
+  );
   machine.code.register(VECTORS_EL3 + 0x400, 'el3-sync-lower', recordAndReturn('EL3', 'ESR_EL3', 'ELR_EL3'));
 
   pe.reset(1, 0x1000);
@@ -116,7 +133,10 @@ export function machineTour(): TourStep[] {
   pe.load32(SECRET_VA);
   steps.push({
     title: 'With SCR_EL3.GPF = 1 the same fault is a GPC exception taken to EL3',
-    lines: [...seen.splice(0), `MFAR_EL3 = ${hex((BigInt(pe.regs.high('MFAR_EL3')) << 32n) | BigInt(pe.regs.low('MFAR_EL3')))} (NS bit 63 set: Non-secure PAS)`],
+    lines: [
+      ...seen.splice(0),
+      `MFAR_EL3 = ${hex((BigInt(pe.regs.high('MFAR_EL3')) << 32n) | BigInt(pe.regs.low('MFAR_EL3')))} (NS bit 63 set: Non-secure PAS)`,
+    ],
   });
 
   const s = pe.stats();

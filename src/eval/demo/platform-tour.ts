@@ -37,7 +37,9 @@ export function platformTour(): TourStep[] {
   steps.push({
     title: 'Measured boot: EL3 firmware, then the mini-OS; the kernel starts deprivileged',
     lines: [
-      ...firmware.bootLog.entries.map((e) => `${e.component.padEnd(8)} sha256 ${Buffer.from(e.digest).toString('hex').slice(0, 16)}…`),
+      ...firmware.bootLog.entries.map(
+        (e) => `${e.component.padEnd(8)} sha256 ${Buffer.from(e.digest).toString('hex').slice(0, 16)}…`,
+      ),
       `measurement chain ${Buffer.from(firmware.bootLog.chain).toString('hex').slice(0, 16)}…`,
       `Priv-GPT at ${hex(firmware.privGptBase)} (firmware), OS-GPT at ${hex(minios.views.osL0)} (mini-OS, in MINI memory)`,
       `every PE now runs the kernel at EL${pe.el} under the OS-GPT`,
@@ -72,7 +74,9 @@ export function platformTour(): TourStep[] {
   tables.map(0x2000_0000, KERNEL_VECTORS, { ap: 0, uxn: true });
   const faults: string[] = [];
   machine.code.register(KERNEL_VECTORS + 0x200, 'kernel-abort', (p) => {
-    faults.push(`ESR_EL1 ${hex(p.regs.low('ESR_EL1'))} (FSC 0x${(p.regs.low('ESR_EL1') & 0x3f).toString(16)}: granule protection fault)`);
+    faults.push(
+      `ESR_EL1 ${hex(p.regs.low('ESR_EL1'))} (FSC 0x${(p.regs.low('ESR_EL1') & 0x3f).toString(16)}: granule protection fault)`,
+    );
     p.regs.setNumber('ELR_EL1', p.regs.number('ELR_EL1') + 4);
     p.eret();
   });

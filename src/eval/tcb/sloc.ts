@@ -48,7 +48,11 @@ export function countSloc(text: string): number {
       case 'template':
         lineHasCode = true;
         if (c === '\\') i++;
-        else if ((state === 'single' && c === "'") || (state === 'double' && c === '"') || (state === 'template' && c === '`')) {
+        else if (
+          (state === 'single' && c === "'") ||
+          (state === 'double' && c === '"') ||
+          (state === 'template' && c === '`')
+        ) {
           state = 'code';
         }
         break;
