@@ -944,10 +944,22 @@ export class ProcessingElement {
 
   /** Run code from the current PC until control returns to the context at `depth` or leaves. */
   private dispatch(depth: number): void {
+    let first = true;
     for (let hop = 0; hop < MAX_DISPATCH_HOPS; hop++) {
       const beforePc = this.pc;
       const beforeEl = this.el;
-      if (!this.runAtPc()) return;
+      if (first) {
+        // The vector must hold code: fetch it, taking an instruction abort if it cannot be fetched.
+        if (!this.runAtPc()) return;
+        first = false;
+      } else {
+        // Later hops run only code that is there: anything else (e.g. EL0 code the scheduler
+        // drives) means control has left, and the caller sees that it did not come back.
+        if (this.translateCurrent(this.pc, Access.Fetch) === 0) return;
+        const block = this.code.at(this.result.pa);
+        if (block === undefined) return;
+        block.run(this);
+      }
       if (this.halted !== undefined) return;
       const target = this.findResumePoint();
       if (target === depth) return;
@@ -956,7 +968,6 @@ export class ProcessingElement {
         this.halted = `code at 0x${beforePc.toString(16)} returned without transferring control`;
         return;
       }
-      if (this.codeAtPc() === undefined) return; // control left for code the scheduler drives
     }
     this.halted = `more than ${MAX_DISPATCH_HOPS} control transfers without returning`;
   }
@@ -967,13 +978,6 @@ export class ProcessingElement {
       if (point.el === this.el && point.pc === this.pc) return i;
     }
     return -1;
-  }
-
-  /** Code registered at the PA the current PC translates to, without faulting. */
-  private codeAtPc(): ReturnType<CodeRegistry['at']> {
-    const out = new TranslationResult();
-    this.probe(this.pc, this.el, Access.Fetch, out);
-    return out.fault === MmuFault.None ? this.code.at(out.pa) : undefined;
   }
 
   /** Fetch the instruction at PC (taking an instruction abort on failure) and run its code. */

@@ -168,10 +168,12 @@ export class Trampoline {
         // only under shim-GPT(c)), then run the shared kernel handler on it: no SMC on this path.
         const frame = stackTop - FRAME_BYTES - 8;
         if (offset === 0x400 || offset === 0x480) {
-          for (let r = 0; r <= 30; r++)
-            pe.store64(frame + 8 * r, (pe.x[r]! % 2 ** 32) >>> 0, Math.floor(pe.x[r]! / 2 ** 32) >>> 0);
-          pe.store64(frame + 31 * 8, ...split(pe.regs.number('ELR_EL1')));
-          pe.store64(frame + 32 * 8, pe.regs.low('SPSR_EL1'), 0);
+          // One block store of the 33 words (x0..x30, ELR_EL1, SPSR_EL1), as STP pairs would do.
+          const words = new Uint32Array(FRAME_BYTES / 4);
+          for (let r = 0; r <= 30; r++) putWord(words, r, pe.x[r]!);
+          putWord(words, 31, pe.regs.number('ELR_EL1'));
+          putWord(words, 32, pe.regs.low('SPSR_EL1'));
+          if (!pe.writeBytes(frame, new Uint8Array(words.buffer))) return;
         }
         pe.x[0] = frame;
         this.forward(pe, offset);
@@ -215,7 +217,9 @@ export class Trampoline {
   }
 }
 
-function split(value: number): [number, number] {
+/** Store `value` (a register: an integer below 2^53, two's complement if negative) as word `index`. */
+function putWord(words: Uint32Array, index: number, value: number): void {
   const high = Math.floor(value / 2 ** 32);
-  return [(value - high * 2 ** 32) >>> 0, high >>> 0];
+  words[2 * index] = value - high * 2 ** 32;
+  words[2 * index + 1] = high;
 }
