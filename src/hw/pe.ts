@@ -722,7 +722,7 @@ export class ProcessingElement {
     const elr = this.regs.number(fromEl3 ? 'ELR_EL3' : 'ELR_EL1');
     this.charge(fromEl3 ? Ev.ReturnFromEl3 : Ev.ReturnFromEl1);
     const targetEl = (spsr >>> 2) & 3;
-    // An illegal return (to a higher EL, or to EL2 which is not implemented) stays at this EL.
+    // An illegal return (to a higher EL, or to EL2, which this model does not have) stays at this EL.
     this.currentEl = targetEl > this.currentEl || targetEl === 2 ? this.currentEl : targetEl;
     this.irqMasked = ((spsr >>> 7) & 1) === 1;
     this.pc = elr;
