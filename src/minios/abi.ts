@@ -10,8 +10,24 @@
  * result in x0: 0 or a non-negative value on success, a negative errno on refusal.
  */
 
+import { RC_ENTER_MINIOS } from '../firmware/rc-service.js';
+import type { ProcessingElement } from '../hw/pe.js';
+
 /** SMCCC function id of the gate into the mini-OS (firmware RC service, SiP range). */
-export const RC_ENTER_MINIOS = 0xc200_0101;
+export { RC_ENTER_MINIOS };
+
+/**
+ * The kernel's side of the gate, on `pe` at EL1: x0 = RC_ENTER_MINIOS, x1 = `call`, x2.. = `args`
+ * (the other registers cleared), SMC #0; returns x0.
+ */
+export function rcCall(pe: ProcessingElement, call: number, ...args: number[]): number {
+  pe.x.fill(0);
+  pe.x[0] = RC_ENTER_MINIOS;
+  pe.x[1] = call;
+  args.forEach((value, i) => (pe.x[i + 2] = value));
+  pe.smc(0);
+  return pe.x[0]!;
+}
 
 /** The 16 calls of the paper, then the rcontainer extensions (17 and up). */
 export const RcCall = {

@@ -8,6 +8,7 @@ import { platformLayout } from '../firmware/layout.js';
 import { bootMonitor, type Firmware } from '../firmware/monitor.js';
 import type { Machine } from '../hw/machine.js';
 import { Gpi } from '../hw/pas.js';
+import { SMMU_WINDOW_BYTES, SmmuReg } from '../hw/smmu.js';
 import type { ProcessingElement } from '../hw/pe.js';
 import type { MiniOsParamsInput } from './config.js';
 import { MiniOs } from './minios.js';
@@ -32,9 +33,6 @@ export interface Platform {
 
 /** Offset of the boot entry in the mini-OS code region (the gate is at +0). */
 const BOOT_ENTRY_OFFSET = 0x100;
-/** SMMU register pages the Priv-GPT protects (smmu.ts: Secure page +0x8000, Root page +0x20000). */
-const SMMU_SECURE_PAGE_OFFSET = 0x8000;
-const SMMU_ROOT_PAGE_OFFSET = 0x2_0000;
 /** EL1 registers only the mini-OS may write (DESIGN.md §1 "Deprivileged kernel"). */
 export const SENSITIVE_EL1_REGISTERS = [
   'VBAR_EL1',
@@ -115,8 +113,9 @@ function bootMiniOs(
       dram: layout.dramBanks,
       fixedRanges: [
         { base: info.rootBase, size: info.rootSize, gpi: Gpi.Root },
-        { base: smmu + SMMU_ROOT_PAGE_OFFSET, size: 4096, gpi: Gpi.Root },
-        { base: smmu + SMMU_SECURE_PAGE_OFFSET, size: 4096, gpi: Gpi.Secure },
+        // The SMMU register pages the Priv-GPT protects, located as the firmware locates them.
+        { base: smmu + SmmuReg.ROOT_IDR0, size: SMMU_WINDOW_BYTES - SmmuReg.ROOT_IDR0, gpi: Gpi.Root },
+        { base: smmu + (SmmuReg.S_INIT & ~0xfff), size: 4096, gpi: Gpi.Secure },
       ],
       miniRegion: { base: info.miniosBase, size: info.miniosSize },
       kernelImage: { base: info.kernelBase, size: info.kernelSize },

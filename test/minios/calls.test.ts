@@ -6,22 +6,20 @@ import { ExecPolicy, MallocKind, Owner, RcCall, RcError } from '../../src/minios
 import { ShimRecord } from '../../src/minios/containers.js';
 import {
   bootTestPlatform,
+  kernelCall,
   KERNEL_SCRATCH,
   openIn,
   OS_POOL,
   writeImageArguments,
   type TestPlatform,
 } from './platform-helpers.js';
+import { bindContainer, digest } from './pte-helpers.js';
 
-const digest = (text: string): Uint8Array => new Uint8Array(createHash('sha256').update(text).digest());
 const SH = digest('/bin/sh');
 const KV = digest('/bin/kv');
 
-function boundContainer(p: TestPlatform, cid: number, policy: number = ExecPolicy.MeasuredOnly): void {
-  expect(p.call(RcCall.CreateShim, cid)).toBe(0);
-  const args = writeImageArguments(p, [SH, KV], '{"hostname":"c"}');
-  expect(p.call(RcCall.CreateContainer, cid, args.list, args.config, args.configLength, policy)).toBe(0);
-}
+const boundContainer = (p: TestPlatform, cid: number, policy: number = ExecPolicy.MeasuredOnly): void =>
+  bindContainer(p, cid, policy, [SH, KV]);
 
 describe('boot', () => {
   it('leaves every PE in the OS context under the OS-GPT, with MINI and Root memory closed', () => {
@@ -345,13 +343,7 @@ describe('the gate', () => {
 
   it('a call from a second PE works the same way', () => {
     const p = bootTestPlatform();
-    const pe1 = p.machine.pes[1]!;
-    pe1.x.fill(0);
-    pe1.x[0] = 0xc200_0101;
-    pe1.x[1] = RcCall.CreateShim;
-    pe1.x[2] = 12;
-    pe1.smc(0);
-    expect(pe1.x[0]).toBe(0);
+    expect(kernelCall(p.machine.pes[1]!, RcCall.CreateShim, 12)).toBe(0);
     expect(p.minios.containers.has(12)).toBe(true);
   });
 });

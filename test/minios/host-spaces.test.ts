@@ -3,12 +3,10 @@
 // by the PE's own walker (pe.probe) and EL0 loads and stores through its TLB after the switch.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { split64 } from '../../src/hw/bits.js';
 import { leafDescriptor } from '../../src/hw/layout.js';
 import { Access, MmuFault, TranslationResult } from '../../src/hw/mmu.js';
 import {
   CONTAINER_ASIDS,
-  ExecPolicy,
   HOST_ASIDS,
   MallocKind,
   Owner,
@@ -17,97 +15,41 @@ import {
   RcError,
 } from '../../src/minios/abi.js';
 import { hostAddressSpace } from '../../src/minios/calls-memory.js';
+import { bootTestPlatform, kernelCall, OS_POOL, type TestPlatform } from './platform-helpers.js';
 import {
-  bootTestPlatform,
-  kernelCall,
-  OS_POOL,
-  writeImageArguments,
-  type TestPlatform,
-} from './platform-helpers.js';
+  alignDown,
+  bindContainer as bindContainerWith,
+  granulesOf,
+  isZero,
+  kernelLeaf,
+  linkTables,
+  setPte,
+  SPAN,
+  tableDesc,
+  TWO48,
+  userLeaf,
+  walkTree,
+  type Leaf,
+  type Pair,
+} from './pte-helpers.js';
 
-const SPAN = [2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12] as const;
-const TWO48 = 2 ** 48;
 /** A user VA: L0 0, L1 0, L2 2, L3 0. */
 const VA = 0x40_0000;
 /** A kernel VA under L0 entry 1 of the kernel root. */
 const KVA = -TWO48 + 2 ** 39;
 
-type Pair = readonly [number, number];
-
-/** A host page descriptor (EL0, nG, PXN); read-only unless `write`, executable only with `exec`. */
-function hostLeaf(pa: number, { write = true, exec = false, level = 3 as 1 | 2 | 3 } = {}): Pair {
-  return leafDescriptor(pa, { ap: write ? 1 : 3, notGlobal: true, pxn: true, uxn: !exec }, level);
-}
-
-function kernelLeaf(pa: number, { write = true } = {}): Pair {
-  return leafDescriptor(pa, { ap: write ? 0 : 2, pxn: true, uxn: true }, 3);
-}
-
-function tableDesc(pa: number): Pair {
-  const [low, high] = split64(pa);
-  return [(low | 3) >>> 0, high];
-}
-
-function alignDown(va: number, level: number): number {
-  const bits = va < 0 ? va + TWO48 : va;
-  return va - (bits % SPAN[level]!);
-}
-
-function setPte(p: TestPlatform, space: number, tid: number, va: number, d: Pair, level: number): number {
-  return p.call(RcCall.SetPte, space, tid, va, d[0], d[1], level);
-}
+/** A host page descriptor: the same EL0 descriptor a container task uses. */
+const hostLeaf = userLeaf;
 
 /** rc_set_pte into host space `id`. */
 const hostPte = (p: TestPlatform, id: number, va: number, d: Pair, level = 3): number =>
   setPte(p, PteSpace.Kernel, id, va, d, level);
 
-function linkHost(p: TestPlatform, id: number, va: number, tables: readonly number[]): void {
-  tables.forEach((t, level) => expect(hostPte(p, id, alignDown(va, level), tableDesc(t), level)).toBe(0));
-}
+const linkHost = (p: TestPlatform, id: number, va: number, tables: readonly number[]): void =>
+  linkTables(p, PteSpace.Kernel, id, va, tables);
 
-function linkKernel(p: TestPlatform, va: number, tables: readonly number[]): void {
-  tables.forEach((t, level) =>
-    expect(setPte(p, PteSpace.Kernel, 0, alignDown(va, level), tableDesc(t), level)).toBe(0),
-  );
-}
-
-const isZero = (p: TestPlatform, pa: number): boolean =>
-  p.machine.memory.readBytes(pa, 4096)!.every((b) => b === 0);
-
-interface Leaf {
-  readonly va: number;
-  readonly pa: number;
-  readonly level: number;
-  readonly low: number;
-  readonly high: number;
-}
-
-/** Walk a tree in simulated memory; collects the PAs of its tables and its valid leaves. */
-function walkTree(
-  p: TestPlatform,
-  table: number,
-  level: number,
-  vaBase: number,
-  tables: Set<number>,
-  leaves: Leaf[],
-  skipL0: readonly number[] = [],
-): void {
-  const memory = p.machine.memory;
-  tables.add(table);
-  for (let i = 0; i < 512; i++) {
-    if (level === 0 && skipL0.includes(i)) continue;
-    const low = memory.read32(table + 8 * i);
-    const high = memory.read32(table + 8 * i + 4);
-    if ((low & 1) === 0) continue;
-    const va = vaBase + i * SPAN[level]!;
-    const address = (high & 0xfffff) * 2 ** 32 + ((low & 0xfffff000) >>> 0);
-    if (level < 3 && (low & 2) !== 0) walkTree(p, address, level + 1, va, tables, leaves);
-    else if (level > 0) leaves.push({ va, pa: address, level, low, high });
-  }
-}
-
-const granulesOf = (leaf: Leaf): number[] =>
-  Array.from({ length: SPAN[leaf.level]! / 4096 }, (_, k) => leaf.pa + k * 4096);
+const linkKernel = (p: TestPlatform, va: number, tables: readonly number[]): void =>
+  linkTables(p, PteSpace.Kernel, 0, va, tables);
 
 /** Switch the calling PE (default PE 0) to host space `id` through the gate, then run at EL0. */
 function enterHost(p: TestPlatform, id: number): void {
@@ -147,13 +89,7 @@ function world(machine: Parameters<typeof bootTestPlatform>[1] = {}): World {
   return { p, id, root, tables, data: OS_POOL.slice(10, 20) };
 }
 
-function bindContainer(p: TestPlatform, cid: number): void {
-  expect(p.call(RcCall.CreateShim, cid)).toBe(0);
-  const args = writeImageArguments(p, [], '{}');
-  expect(
-    p.call(RcCall.CreateContainer, cid, args.list, args.config, args.configLength, ExecPolicy.Allow),
-  ).toBe(0);
-}
+const bindContainer = (p: TestPlatform, cid: number): void => bindContainerWith(p, cid);
 
 /** Everything about host space `id` read from memory: its tables and leaves. */
 function snapshot(p: TestPlatform, id: number): { tables: number[]; leaves: Leaf[] } {

@@ -19,17 +19,24 @@ import {
 } from '../../src/minios/abi.js';
 import { taskAddressSpace } from '../../src/minios/calls-memory.js';
 import { ShimRecord } from '../../src/minios/containers.js';
+import { bootTestPlatform, KERNEL_SCRATCH, openIn, OS_POOL, type TestPlatform } from './platform-helpers.js';
 import {
-  bootTestPlatform,
-  KERNEL_SCRATCH,
-  openIn,
-  OS_POOL,
-  writeImageArguments,
-  type TestPlatform,
-} from './platform-helpers.js';
+  alignDown,
+  bindContainer,
+  granulesOf,
+  isZero,
+  kernelLeaf,
+  linkTables,
+  setPte,
+  SPAN,
+  tableDesc,
+  TWO48,
+  userLeaf,
+  walkTree,
+  type Leaf,
+  type Pair,
+} from './pte-helpers.js';
 
-const SPAN = [2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12] as const;
-const TWO48 = 2 ** 48;
 const R = VmaProt.Read;
 const RW = VmaProt.Read | VmaProt.Write;
 const RX = VmaProt.Read | VmaProt.Exec;
@@ -39,44 +46,12 @@ const VA = 0x40_0000;
 const KVA = -TWO48 + 2 ** 39;
 const DIGEST_PA = KERNEL_SCRATCH + 0x2000;
 
-type Pair = readonly [number, number];
-
-/** A container page descriptor (EL0, nG, PXN). */
-function userLeaf(pa: number, { write = true, exec = false, level = 3 as 1 | 2 | 3 } = {}): Pair {
-  return leafDescriptor(pa, { ap: write ? 1 : 3, notGlobal: true, pxn: true, uxn: !exec }, level);
-}
-
-/** A kernel page descriptor (EL1 only, UXN). */
-function kernelLeaf(pa: number, { write = true, exec = false, level = 3 as 1 | 2 | 3 } = {}): Pair {
-  return leafDescriptor(pa, { ap: write ? 0 : 2, pxn: !exec, uxn: true }, level);
-}
-
-function tableDesc(pa: number): Pair {
-  const [low, high] = split64(pa);
-  return [(low | 3) >>> 0, high];
-}
-
-function alignDown(va: number, level: number): number {
-  const bits = va < 0 ? va + TWO48 : va;
-  return va - (bits % SPAN[level]!);
-}
-
-function setPte(p: TestPlatform, space: number, tid: number, va: number, d: Pair, level: number): number {
-  return p.call(RcCall.SetPte, space, tid, va, d[0], d[1], level);
-}
-
-function bind(p: TestPlatform, cid: number, policy: number = ExecPolicy.Allow): void {
-  expect(p.call(RcCall.CreateShim, cid)).toBe(0);
-  const args = writeImageArguments(p, [], '{}');
-  expect(p.call(RcCall.CreateContainer, cid, args.list, args.config, args.configLength, policy)).toBe(0);
-}
+const bind = (p: TestPlatform, cid: number, policy: number = ExecPolicy.Allow): void =>
+  bindContainer(p, cid, policy);
 
 function give(p: TestPlatform, cid: number, pas: readonly number[], kind: number): void {
   for (const pa of pas) expect(p.call(RcCall.MallocMm, cid, pa, 1, kind)).toBe(0);
 }
-
-const isZero = (p: TestPlatform, pa: number): boolean =>
-  p.machine.memory.readBytes(pa, 4096)!.every((b) => b === 0);
 
 interface World {
   readonly p: TestPlatform;
@@ -105,18 +80,12 @@ function world(machine: Parameters<typeof bootTestPlatform>[1] = {}): World {
   return { p, tid, pt, ctr };
 }
 
-function linkUser(p: TestPlatform, cid: number, tid: number, va: number, tables: readonly number[]): void {
-  tables.forEach((table, level) =>
-    expect(setPte(p, cid, tid, alignDown(va, level), tableDesc(table), level)).toBe(0),
-  );
-}
+const linkUser = (p: TestPlatform, cid: number, tid: number, va: number, tables: readonly number[]): void =>
+  linkTables(p, cid, tid, va, tables);
 
 /** Link kernel tables for KVA from OS pages (they become PT(os)). */
-function linkKernel(p: TestPlatform, va: number, tables: readonly number[]): void {
-  tables.forEach((table, level) =>
-    expect(setPte(p, PteSpace.Kernel, 0, alignDown(va, level), tableDesc(table), level)).toBe(0),
-  );
-}
+const linkKernel = (p: TestPlatform, va: number, tables: readonly number[]): void =>
+  linkTables(p, PteSpace.Kernel, 0, va, tables);
 
 /** Translate a user VA of task (cid, tid) on PE 1 set up as that task's context (harness). */
 function probeUser(p: TestPlatform, cid: number, tid: number, va: number, access: Access): TranslationResult {
@@ -892,41 +861,6 @@ describe('TLB maintenance', () => {
 
 // ------------------------------------------------------------------------------------ properties
 
-interface Leaf {
-  readonly va: number;
-  readonly pa: number;
-  readonly level: number;
-  readonly low: number;
-  readonly high: number;
-}
-
-/** Walk a tree in simulated memory; collects the PAs of its tables and its valid leaves. */
-function walkTree(
-  p: TestPlatform,
-  table: number,
-  level: number,
-  vaBase: number,
-  skipL0: readonly number[],
-  tables: Set<number>,
-  leaves: Leaf[],
-): void {
-  const memory = p.machine.memory;
-  tables.add(table);
-  for (let i = 0; i < 512; i++) {
-    if (level === 0 && skipL0.includes(i)) continue;
-    const low = memory.read32(table + 8 * i);
-    const high = memory.read32(table + 8 * i + 4);
-    if ((low & 1) === 0) continue;
-    const va = vaBase + i * SPAN[level]!;
-    const address = (high & 0xfffff) * 2 ** 32 + ((low & 0xfffff000) >>> 0);
-    if (level < 3 && (low & 2) !== 0) walkTree(p, address, level + 1, va, [], tables, leaves);
-    else if (level > 0) leaves.push({ va, pa: address, level, low, high });
-  }
-}
-
-const granulesOf = (leaf: Leaf): number[] =>
-  Array.from({ length: SPAN[leaf.level]! / 4096 }, (_, k) => leaf.pa + k * 4096);
-
 /**
  * The invariants, from memory and the machine: every valid leaf of a container address space maps
  * that container's memory, inside one of its VMAs (as recorded in SHIM) and with no more
@@ -941,7 +875,7 @@ function checkInvariants(p: TestPlatform): { userLeaves: number; kernelLeaves: n
   const kernelLeaves: Leaf[] = [];
   const miniL0 = Math.floor((p.minios.params.linearBase + TWO48) / SPAN[0]) % 512;
   // The mini-OS's own regions (its linear map; the trampoline and con-shim windows) are not the kernel's.
-  walkTree(p, p.minios.kernelRoot, 0, -TWO48, [miniL0, p.minios.windowL0Index], tablePages, kernelLeaves);
+  walkTree(p, p.minios.kernelRoot, 0, -TWO48, tablePages, kernelLeaves, [miniL0, p.minios.windowL0Index]);
   for (const t of tablePages) expect(own.kindAt(t)).toBe(Owner.PtOs);
   const kernelWritable = new Set(kernelLeaves.filter((l) => ((l.low >>> 7) & 1) === 0).flatMap(granulesOf));
   for (const [cid, record] of p.minios.containers) {
@@ -954,7 +888,7 @@ function checkInvariants(p: TestPlatform): { userLeaves: number; kernelLeaves: n
     for (const space of spaces) {
       const tables = new Set<number>();
       const leaves: Leaf[] = [];
-      walkTree(p, space.root, 0, 0, [], tables, leaves);
+      walkTree(p, space.root, 0, 0, tables, leaves, []);
       for (const t of tables) {
         expect(own.describe(own.indexOf(t))).toBe(`PT(${cid})`);
         expect(tablePages.has(t)).toBe(false);
@@ -1097,7 +1031,7 @@ function page(p: TestPlatform, preferred: readonly number[], i: number): number 
 function freePtOf(p: TestPlatform, cid: number): number[] {
   const used = new Set<number>();
   if (p.minios.containers.has(cid))
-    for (const space of readSlots(p, cid).spaces) walkTree(p, space.root, 0, 0, [], used, []);
+    for (const space of readSlots(p, cid).spaces) walkTree(p, space.root, 0, 0, used, [], []);
   return ptOf(p, cid).filter((pa) => !used.has(pa));
 }
 
@@ -1378,7 +1312,7 @@ describe('random and forged memory-call sequences', () => {
           for (const [cid] of p.minios.containers) {
             for (const space of readSlots(p, cid).spaces) {
               const leaves: Leaf[] = [];
-              walkTree(p, space.root, 0, 0, [], new Set(), leaves);
+              walkTree(p, space.root, 0, 0, new Set(), leaves, []);
               for (const leaf of leaves) for (const pa of granulesOf(leaf)) mappedPages.add(pa);
             }
           }

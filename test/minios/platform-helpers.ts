@@ -4,7 +4,7 @@ import { GPC_OK, GranuleProtectionCheck } from '../../src/hw/gpc.js';
 import { Machine, type MachineParamsInput } from '../../src/hw/machine.js';
 import { Pas } from '../../src/hw/pas.js';
 import type { ProcessingElement } from '../../src/hw/pe.js';
-import { RC_ENTER_MINIOS } from '../../src/minios/abi.js';
+import { rcCall } from '../../src/minios/abi.js';
 import type { MiniOsParamsInput } from '../../src/minios/config.js';
 import { bootPlatform, type Platform } from '../../src/minios/platform.js';
 
@@ -44,15 +44,8 @@ export function bootTestPlatform(
   };
 }
 
-/** The kernel's side of the gate: x0 = RC_ENTER_MINIOS, x1 = call, x2.. = args, SMC. */
-export function kernelCall(pe: ProcessingElement, call: number, ...args: number[]): number {
-  pe.x.fill(0);
-  pe.x[0] = RC_ENTER_MINIOS;
-  pe.x[1] = call;
-  args.forEach((value, i) => (pe.x[i + 2] = value));
-  pe.smc(0);
-  return pe.x[0]!;
-}
+/** The kernel's side of the gate (abi.ts rcCall). */
+export const kernelCall = rcCall;
 
 /** A GPC unit of the machine looking through the view whose L0 table is at `l0`. */
 export function gpcThrough(platform: Platform, l0: number): GranuleProtectionCheck {

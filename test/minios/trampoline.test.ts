@@ -1,38 +1,20 @@
 // The trampoline and the con-shim windows: OS vectors forward to the kernel; a container's
 // syscall runs the shared kernel handler on its shim stack under shim-GPT(c) without any SMC; a
 // switch into a task restores every register through the trampoline's restore stub.
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { split64 } from '../../src/hw/bits.js';
 import { leafDescriptor } from '../../src/hw/layout.js';
 import { Access, MmuFault, TranslationResult } from '../../src/hw/mmu.js';
 import type { ProcessingElement } from '../../src/hw/pe.js';
 import { ExecPolicy, MallocKind, Owner, PteSpace, RcCall, RcError, VmaProt } from '../../src/minios/abi.js';
 import { ShimPage } from '../../src/minios/containers.js';
 import { containerWindow, TRAMPOLINE_VA, TrampolineCode } from '../../src/minios/trampoline.js';
-import {
-  bootTestPlatform,
-  KERNEL_SCRATCH,
-  OS_POOL,
-  writeImageArguments,
-  type TestPlatform,
-} from './platform-helpers.js';
+import { bootTestPlatform, KERNEL_SCRATCH, OS_POOL, type TestPlatform } from './platform-helpers.js';
+import { bindContainer, digest, linkTables, setPte, TWO48 } from './pte-helpers.js';
 
-const TWO48 = 2 ** 48;
-const SPAN = [2 ** 39, 2 ** 30, 2 ** 21, 4096];
 /** A kernel text VA under L0 entry 1 of the kernel root. */
 const KTEXT = -TWO48 + 2 ** 39;
 const USER_CODE = 0x40_0000;
-const SH = new Uint8Array(createHash('sha256').update('/bin/sh').digest());
-
-type Pair = [number, number];
-const tableDesc = (pa: number): Pair => {
-  const [low, high] = split64(pa);
-  return [(low | 3) >>> 0, high];
-};
-const setPte = (p: TestPlatform, space: number, tid: number, va: number, d: Pair, level: number): number =>
-  p.call(RcCall.SetPte, space, tid, va, d[0], d[1], level);
-const alignDown = (va: number, level: number): number => va - ((va < 0 ? va + TWO48 : va) % SPAN[level]!);
+const SH = digest('/bin/sh');
 
 interface Seen {
   el: number;
@@ -48,10 +30,7 @@ interface Seen {
 function world(): { p: TestPlatform; tid: number; seen: Seen[] } {
   const p = bootTestPlatform();
   const kernelText = p.firmware.bootInfo.kernelBase + 0x1000;
-  const tables = OS_POOL.slice(40, 43);
-  tables.forEach((table, level) =>
-    expect(setPte(p, PteSpace.Kernel, 0, alignDown(KTEXT, level), tableDesc(table), level)).toBe(0),
-  );
+  linkTables(p, PteSpace.Kernel, 0, KTEXT, OS_POOL.slice(40, 43));
   expect(
     setPte(p, PteSpace.Kernel, 0, KTEXT, leafDescriptor(kernelText, { ap: 2, pxn: false, uxn: true }, 3), 3),
   ).toBe(0);
@@ -67,11 +46,7 @@ function world(): { p: TestPlatform; tid: number; seen: Seen[] } {
   });
   expect(p.call(RcCall.SetKernelEntry, KTEXT, KTEXT, KTEXT)).toBe(0);
 
-  const args = writeImageArguments(p, [SH], '{}');
-  expect(p.call(RcCall.CreateShim, 1)).toBe(0);
-  expect(
-    p.call(RcCall.CreateContainer, 1, args.list, args.config, args.configLength, ExecPolicy.MeasuredOnly),
-  ).toBe(0);
+  bindContainer(p, 1, ExecPolicy.MeasuredOnly, [SH]);
   const root = OS_POOL[0]!;
   expect(p.call(RcCall.MallocMm, 1, root, 1, MallocKind.Pt)).toBe(0);
   const tid = p.call(RcCall.TaskClone, 1, 0);

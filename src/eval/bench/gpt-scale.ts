@@ -5,7 +5,7 @@
  * the firmware's Priv-GPT plus the mini-OS's OS-GPT and shim-GPTs.
  */
 import { Machine } from '../../hw/machine.js';
-import { RC_ENTER_MINIOS, RcCall, rcResultName } from '../../minios/abi.js';
+import { rcCall, RcCall, rcResultName } from '../../minios/abi.js';
 import { bootPlatform } from '../../minios/platform.js';
 
 /** Result of the benchmark (simulated quantities only; the CLI adds host time). */
@@ -47,12 +47,8 @@ export function runGptScale(options: GptScaleOptions): GptScaleResult {
   const gptBytesAtBoot = privGptBytes + platform.minios.views.bytes;
   const pe = machine.pes[0]!;
   for (let cid = 1; cid <= options.containers; cid++) {
-    pe.x.fill(0);
-    pe.x[0] = RC_ENTER_MINIOS;
-    pe.x[1] = RcCall.CreateShim;
-    pe.x[2] = cid;
-    pe.smc(0);
-    if (pe.x[0] !== 0) throw new Error(`gpt-scale: rc_create_shim(${cid}) failed: ${rcResultName(pe.x[0]!)}`);
+    const result = rcCall(pe, RcCall.CreateShim, cid);
+    if (result !== 0) throw new Error(`gpt-scale: rc_create_shim(${cid}) failed: ${rcResultName(result)}`);
   }
   const gptBytes = privGptBytes + platform.minios.views.bytes;
   return {

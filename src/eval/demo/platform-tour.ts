@@ -6,9 +6,8 @@
 import { hex, split64 } from '../../hw/bits.js';
 import { PageAllocator, PageTableLayout } from '../../hw/layout.js';
 import { Machine } from '../../hw/machine.js';
-import { RC_ENTER_MINIOS, MallocKind, RcCall, rcResultName } from '../../minios/abi.js';
+import { MallocKind, rcCall, RcCall, rcResultName } from '../../minios/abi.js';
 import { bootPlatform } from '../../minios/platform.js';
-import type { ProcessingElement } from '../../hw/pe.js';
 import type { TourStep } from './machine-tour.js';
 
 const DRAM = 0x8000_0000;
@@ -17,15 +16,6 @@ const KERNEL_BUFFER = 0x9100_0000; // OS memory the kernel loads the container's
 const ATTACK_TABLES = 0x9200_0000; // page tables the compromised kernel builds for itself
 const ATTACK_VA = 0x1234_5000;
 const KERNEL_VECTORS = 0x9300_0000;
-
-function rcCall(pe: ProcessingElement, call: number, ...args: number[]): number {
-  pe.x.fill(0);
-  pe.x[0] = RC_ENTER_MINIOS;
-  pe.x[1] = call;
-  args.forEach((value, i) => (pe.x[i + 2] = value));
-  pe.smc(0);
-  return pe.x[0]!;
-}
 
 /** Run the tour and return its steps. */
 export function platformTour(): TourStep[] {
