@@ -31,6 +31,9 @@ export const SYSREG_MIN_EL = {
   FAR_EL1: 1,
   CNTP_CTL_EL0: 0,
   CNTP_CVAL_EL0: 0,
+  /** Software thread ID registers: TPIDR_EL0 (EL0 read/write), TPIDRRO_EL0 (EL0 reads, EL1 writes). */
+  TPIDR_EL0: 0,
+  TPIDRRO_EL0: 1,
 } as const;
 
 /** A modelled system register. */

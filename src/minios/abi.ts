@@ -151,7 +151,11 @@ export type Owner = (typeof Owner)[keyof typeof Owner];
 /** Names of owner kinds, indexed by value. */
 export const OWNER_NAMES = ['OS', 'MINI', 'ROOT', 'CTR', 'SHIM', 'PT', 'PT(os)', 'SHARED', 'TRAMP'] as const;
 
-/** rc_malloc_mm `kind` argument: which pool of the container receives the granules. */
+/**
+ * rc_malloc_mm `kind` argument: which pool of the container receives the granules. Ctr and Pt
+ * return 0; Shim maps the granules, writable at EL1 and never executable, into consecutive free
+ * slots of the container's window and returns the first slot (ENOMEM when the window is full).
+ */
 export const MallocKind = { Ctr: Owner.Ctr, Shim: Owner.Shim, Pt: Owner.Pt } as const;
 
 /** Exec policies (rc_create_container `policy`), DESIGN.md §5. */
@@ -228,14 +232,17 @@ export const PteSpace = { Kernel: 0 } as const;
  *   EPERM: anything else (another container's memory, MINI, the mini-OS's own SHIM records, PT,
  *   Root, device memory). EBUSY: dst is mapped by a leaf of the container.
  *
- * rc_task_clone(cid, parent, root, flags) → tid
+ * rc_task_clone(cid, parent, root, flags, framePa) → tid
  *   flags = CloneFlag.Vm: the new task shares the parent's address space (root must be 0).
  *   Otherwise root = 0: no address space yet; root = PA of a PT(cid) page that is not linked and
  *   not writable by the kernel: a new address space with that root (zeroed by the mini-OS) and a
- *   fresh ASID, inheriting copies of the parent's VMAs (fork).
+ *   fresh ASID, inheriting copies of the parent's VMAs (fork). framePa = 0: the task's context
+ *   starts zeroed; otherwise the PA of the con-shim frame of the parent's clone system call (as for
+ *   rc_switch_to_miniOS): the child resumes from a copy of it with x0 = 0.
  * rc_task_exec(cid, tid, digestPa, entryPc, root) → 0
  *   root as for rc_task_clone (0: the task is left without an address space); the task's previous
- *   address space is dropped.
+ *   address space is dropped. A task that execs from its own system call (it runs on the calling
+ *   PE) gets its new address space loaded into TTBR0_EL1 there.
  * rc_task_exit(cid, tid) → 0
  *   When the last task of an address space goes, the mini-OS scrubs every CTR(cid) granule that
  *   only this address space mapped, scrubs its table pages (they stay in the container's PT pool)
@@ -251,6 +258,8 @@ export const PteSpace = { Kernel: 0 } as const;
  *   EL0 frame (x0..x30, PC, SPSR; 33 words) the con-shim pushed at `framePa` — inside one SHIM(cid)
  *   stack granule — into the running task's context and mark it stopped. EINVAL: bad reason or
  *   frame (crossing a page, resuming above EL0); EPERM: frame outside the stacks, task not running.
+ *   After a save the caller continues in the OS context (OS-GPT, trampoline vectors): the container
+ *   no longer runs on that PE.
  * rc_set_kernel_entry(syscallVa, faultVa, irqVa) → 0
  *   Kernel entries the trampoline (OS context) and con-shims (container context) forward to. From
  *   the OS context, once (EBUSY after); kernel VAs only (EINVAL).
@@ -298,6 +307,35 @@ export const HOST_ASIDS = { base: 1, count: 0x7fff } as const;
 
 /** Largest container id (ids are 1..MAX_CONTAINER_ID; 0 means "the OS"). */
 export const MAX_CONTAINER_ID = 0xffff;
+
+/**
+ * The con-shim windows in the kernel's TTBR1 space (DESIGN.md §4 "Container syscall"): container
+ * c's window is the 2 MiB at {@link containerWindowVa}(c), walkable only under shim-GPT(c). Its
+ * first SHIM_WINDOW_KERNEL_SLOT pages are the con-shim's (vectors, syscall stacks, records); the
+ * rest hold the kernel's data for c (page cache, pipe and socket buffers): SHIM pages the kernel
+ * gave with rc_malloc_mm(cid, pa, count, MallocKind.Shim), which returns the slot of the first one.
+ */
+export const SHIM_WINDOW_BASE = -(2 ** 46) + 2 ** 30;
+/** Bytes of one container window. */
+export const SHIM_WINDOW_BYTES = 2 ** 21;
+/** First window slot (4 KiB page) that holds kernel data. */
+export const SHIM_WINDOW_KERNEL_SLOT = 16;
+/** Window slots: the pages of one window. */
+export const SHIM_WINDOW_SLOTS = 512;
+
+/** Tables the mini-OS keeps for the window region (one L1, one L2 per 512 windows, one L3 for the trampoline). */
+export const WINDOW_TABLE_POOL = 136;
+/**
+ * The granules right after the kernel image that the mini-OS takes at boot: the kernel's TTBR1
+ * root table (PT(os)), the trampoline page and the window region's tables (PT(os)). They are not
+ * the kernel's to use.
+ */
+export const MINIOS_RESERVED_AFTER_KERNEL = (2 + WINDOW_TABLE_POOL) * 4096;
+
+/** VA of container `cid`'s con-shim window. */
+export function containerWindowVa(cid: number): number {
+  return SHIM_WINDOW_BASE + cid * SHIM_WINDOW_BYTES;
+}
 
 // ------------------------------------------------------------------ I/O and IPC calls
 //

@@ -5,7 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { ProcessingElement } from '../hw/pe.js';
-import { ExecPolicy, MAX_CONTAINER_ID, MallocKind, Owner, RcCall, RcError } from './abi.js';
+import {
+  ExecPolicy,
+  MAX_CONTAINER_ID,
+  MallocKind,
+  Owner,
+  RcCall,
+  RcError,
+  SHIM_WINDOW_KERNEL_SLOT,
+  SHIM_WINDOW_SLOTS,
+} from './abi.js';
 import {
   CONTEXT_BYTES,
   CONTEXTS_PER_PAGE,
@@ -44,6 +53,8 @@ export interface CallContext {
 /** Result of a call, and where to leave to when it is not the caller (with its vector base). */
 export interface CallOutcome {
   readonly result: number;
+  /** Return to the caller in the OS context (OS-GPT, trampoline vectors) instead of its view. */
+  readonly toOsContext?: boolean;
   readonly leaveTo?: { view: number; pc: number; spsr: number; vectors?: number };
 }
 
@@ -80,7 +91,7 @@ export function dispatchCall(context: CallContext, call: number, args: readonly 
     case RcCall.MallocMm:
       return mallocMm(context, a0, a1, a2, a3);
     case RcCall.TaskClone:
-      return taskClone(context, a0, a1, a2, a3);
+      return taskClone(context, a0, a1, a2, a3, args[4] ?? 0);
     case RcCall.TaskExec:
       return taskExec(context, a0, a1, a2, a3, a4);
     case RcCall.TaskExit:
@@ -147,6 +158,7 @@ function createShim({ minios, pe, port }: CallContext, cid: number): CallOutcome
     ctr: new Set(),
     pt: new Set(),
     shimFromOs: new Set(),
+    nextWindowSlot: SHIM_WINDOW_KERNEL_SLOT,
   };
   const shimPas = indices.map((index) => own.paOf(index));
   if (!minios.trampoline.mapContainer(port, cid, shimPas)) {
@@ -178,7 +190,7 @@ function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcom
   // The kernel's window onto the shim goes first, then every cached translation of it.
   minios.trampoline.unmapContainer(port, cid);
   minios.trampoline.unregisterConShim(minios.host, minios.ownership.paOf(record.shim[ShimPage.vectors]!));
-  for (let i = 0; i < ShimPage.mapped; i++) pe.tlbi('VAAE1IS', containerWindow(cid) + i * 4096);
+  for (let i = 0; i < record.nextWindowSlot; i++) pe.tlbi('VAAE1IS', containerWindow(cid) + i * 4096);
   const fromOs = [...record.shimFromOs];
   for (const index of [...record.shim, ...fromOs]) minios.scrub(port, index);
   if (!minios.transfer(pe, fromOs, Owner.Os, 0)) return refuse(RcError.ENOMEM);
@@ -314,11 +326,20 @@ function mallocMm(
   }
   const owned = record.ctr.size + record.pt.size + record.shim.length + record.shimFromOs.size;
   if (owned + count > minios.params.containerQuota) return refuse(RcError.ENOMEM);
+  // Kernel data (Shim) goes into the container's window: refuse before anything changes if it is full.
+  const firstSlot = record.nextWindowSlot;
+  if (kind === MallocKind.Shim && firstSlot + count > SHIM_WINDOW_SLOTS) return refuse(RcError.ENOMEM);
   for (const index of indices) minios.scrub(port, index);
   if (!minios.transfer(pe, indices, kind as Owner, cid)) return refuse(RcError.ENOMEM);
   const set = kind === MallocKind.Pt ? record.pt : kind === MallocKind.Ctr ? record.ctr : record.shimFromOs;
   for (const index of indices) set.add(index);
-  return { result: 0 };
+  if (kind !== MallocKind.Shim) return { result: 0 };
+  const windowTable = minios.ownership.paOf(record.shim[ShimPage.windowTable]!);
+  indices.forEach((index, i) =>
+    minios.trampoline.mapKernelData(port, windowTable, firstSlot + i, minios.ownership.paOf(index)),
+  );
+  record.nextWindowSlot = firstSlot + count;
+  return { result: firstSlot };
 }
 
 function writeTaskSlot(
@@ -367,12 +388,16 @@ function taskClone(
   parent: number,
   root: number,
   flags: number,
+  framePa: number,
 ): CallOutcome {
   const { minios, port } = context;
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined || !record.bound) return refuse(RcError.ENOENT);
   if (parent !== 0 && !record.tasks.has(parent)) return refuse(RcError.EPERM);
+  // The child starts as a copy of the parent's trapped frame with x0 = 0 (clone returns 0 in it).
+  const frame = framePa === 0 ? undefined : readShimFrame(minios, port, record, framePa);
+  if (typeof frame === 'number') return refuse(frame);
   if (parent === 0 && record.tasks.size > 0) return refuse(RcError.EPERM);
   if (record.tasks.size >= TASK_SLOTS) return refuse(RcError.ENOMEM);
   const attachSpace = prepareCloneSpace(context, record, parent, root, flags);
@@ -384,12 +409,13 @@ function taskClone(
     tid,
     parent,
     binary: parent === 0 ? undefined : record.tasks.get(parent)!.binary,
-    savedPc: 0,
-    savedSpsr: SPSR_EL0,
+    savedPc: frame?.pc ?? 0,
+    savedSpsr: frame?.spsr ?? SPSR_EL0,
     contextPa,
     runningOn: undefined,
   };
   port.fill(contextPa, CONTEXT_BYTES, 0);
+  if (frame !== undefined) port.writeBytes(contextPa + 8, frame.bytes.subarray(8));
   record.tasks.set(tid, task);
   attachSpace(tid);
   writeTaskSlot(minios, port, record, slotOf(record, tid), task);
@@ -435,6 +461,8 @@ function taskExec(
   port.write64(task.contextPa + 31 * 8, (entryPc % 2 ** 32) >>> 0, Math.floor(entryPc / 2 ** 32) >>> 0);
   port.write64(task.contextPa + 32 * 8, SPSR_EL0, 0);
   writeTaskSlot(minios, port, record, slotOf(record, tid), task);
+  // A task that execs from its own system call runs on with its new address space.
+  if (task.runningOn === context.pe.id && root !== 0) loadTaskSpace(context, cid, tid);
   return { result: 0 };
 }
 
@@ -511,6 +539,38 @@ function setKernelEntry(
 }
 
 /**
+ * Read the EL0 context frame (CONTEXT_BYTES: x0..x30, PC, SPSR) a con-shim entry pushed at
+ * `framePa`: it must lie in one SHIM(cid) granule outside the pages the mini-OS keeps for itself,
+ * and resume at EL0t below 2^48 (a forged frame must not make a task resume at EL1).
+ */
+function readShimFrame(
+  minios: MiniOs,
+  port: LinearMapPort,
+  record: ContainerRecord,
+  framePa: number,
+): { bytes: Uint8Array; pc: number; spsr: number } | RcError {
+  if (!Number.isSafeInteger(framePa) || framePa < 0 || framePa % 8 !== 0) return RcError.EINVAL;
+  if (Math.floor(framePa / 4096) !== Math.floor((framePa + CONTEXT_BYTES - 1) / 4096)) return RcError.EINVAL;
+  const index = minios.ownership.indexOf(framePa);
+  const reserved = record.shim.slice(0, ShimPage.firstContext + ShimPage.contextPages);
+  if (
+    index < 0 ||
+    minios.ownership.kindOf(index) !== Owner.Shim ||
+    minios.ownership.containerOf(index) !== record.cid ||
+    reserved.includes(index)
+  ) {
+    return RcError.EPERM;
+  }
+  const bytes = port.readBytes(framePa, CONTEXT_BYTES);
+  if (bytes === undefined) return RcError.EPERM;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const pc = Number(view.getBigUint64(31 * 8, true) & ((1n << 53n) - 1n));
+  const spsr = Number(view.getBigUint64(32 * 8, true) & 0xffff_ffffn);
+  if ((spsr & 0x1f) !== 0 || pc >= 2 ** 48) return RcError.EINVAL;
+  return { bytes, pc, spsr };
+}
+
+/**
  * rc_switch_to_miniOS(reason, cid, tid, framePa): the gate itself. Reason 0 only enters. Reason 1
  * (save) copies the EL0 context frame the con-shim entry pushed on its syscall stack — 33 words:
  * x0..x30, PC, SPSR, at `framePa` inside SHIM(c) — into the task's context slot, and marks the
@@ -530,30 +590,13 @@ function switchToMiniOs(
   const task = record.tasks.get(tid);
   if (task === undefined) return refuse(RcError.ENOENT);
   if (task.runningOn !== pe.id) return refuse(RcError.EPERM);
-  // The frame must lie in one SHIM(c) granule, outside the pages the mini-OS keeps for itself.
-  if (!Number.isSafeInteger(framePa) || framePa < 0 || framePa % 8 !== 0) return refuse(RcError.EINVAL);
-  if (Math.floor(framePa / 4096) !== Math.floor((framePa + CONTEXT_BYTES - 1) / 4096))
-    return refuse(RcError.EINVAL);
-  const index = minios.ownership.indexOf(framePa);
-  const reserved = record.shim.slice(0, ShimPage.firstContext + ShimPage.contextPages);
-  if (
-    index < 0 ||
-    minios.ownership.kindOf(index) !== Owner.Shim ||
-    minios.ownership.containerOf(index) !== cid ||
-    reserved.includes(index)
-  ) {
-    return refuse(RcError.EPERM);
-  }
-  const frame = port.readBytes(framePa, CONTEXT_BYTES);
-  if (frame === undefined || !port.writeBytes(task.contextPa, frame)) return refuse(RcError.EPERM);
-  const view = new DataView(frame.buffer);
-  const pc = Number(view.getBigUint64(31 * 8, true) & ((1n << 53n) - 1n));
-  const spsr = Number(view.getBigUint64(32 * 8, true) & 0xffff_ffffn);
-  // Only EL0t: a forged frame must not make the task resume at EL1.
-  if ((spsr & 0x1f) !== 0 || pc >= 2 ** 48) return refuse(RcError.EINVAL);
-  task.savedPc = pc;
-  task.savedSpsr = spsr;
+  const frame = readShimFrame(minios, port, record, framePa);
+  if (typeof frame === 'number') return refuse(frame);
+  if (!port.writeBytes(task.contextPa, frame.bytes)) return refuse(RcError.EPERM);
+  task.savedPc = frame.pc;
+  task.savedSpsr = frame.spsr;
   task.runningOn = undefined;
   writeTaskSlot(minios, port, record, slotOf(record, tid), task);
-  return { result: 0 };
+  // The container no longer runs here: the caller continues in the OS context.
+  return { result: 0, toOsContext: true };
 }

@@ -41,6 +41,8 @@ export interface ContainerRecord {
   readonly pt: Set<number>;
   /** SHIM(cid) granules that rc_malloc_mm took from the OS (they go back to the OS, not the heap). */
   readonly shimFromOs: Set<number>;
+  /** Next free window slot for kernel data pages (abi.ts SHIM_WINDOW_KERNEL_SLOT and up). */
+  nextWindowSlot: number;
 }
 
 /**

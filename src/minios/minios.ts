@@ -7,7 +7,7 @@
 import type { Machine } from '../hw/machine.js';
 import type { ProcessingElement } from '../hw/pe.js';
 import { TCR_EL1_48BIT } from '../hw/layout.js';
-import { Owner, RC_CALL_NAMES } from './abi.js';
+import { Owner, RC_CALL_NAMES, WINDOW_TABLE_POOL } from './abi.js';
 import { dispatchCall, type CallContext } from './calls.js';
 import { miniOsParamsSchema, type MiniOsParams, type MiniOsParamsInput } from './config.js';
 import type { ContainerRecord } from './containers.js';
@@ -37,7 +37,6 @@ export interface MiniOsBootInfo {
 }
 
 /** PT(os) pages reserved at boot for the tables of the trampoline and window region. */
-const WINDOW_TABLE_POOL = 136;
 
 /** Bytes of the mini-OS code region at the start of its MINI region. */
 export const MINI_CODE_BYTES = 0x1_0000;
@@ -234,6 +233,11 @@ export class MiniOs {
     pe.msrNumber('VBAR_EL1', outcome.leaveTo?.vectors ?? osVectors);
     if (outcome.leaveTo !== undefined) {
       leave(pe, outcome.leaveTo.view, outcome.leaveTo.pc, outcome.leaveTo.spsr, outcome.result);
+      return;
+    }
+    if (outcome.toOsContext === true) {
+      pe.msrNumber('VBAR_EL1', TRAMPOLINE_VA + TrampolineCode.vectors);
+      leave(pe, this.views.osL0, callerPc, callerSpsr, outcome.result);
       return;
     }
     // Return to the caller's view if it is one the mini-OS made; anything else goes to the OS-GPT.

@@ -14,6 +14,7 @@ import { leafDescriptor } from '../hw/layout.js';
 import type { Machine } from '../hw/machine.js';
 import type { ProcessingElement } from '../hw/pe.js';
 import { Ec, esrClass } from '../hw/exceptions.js';
+import { containerWindowVa, SHIM_WINDOW_KERNEL_SLOT } from './abi.js';
 import { ShimPage } from './containers.js';
 import type { PhysPort } from './port.js';
 
@@ -21,8 +22,6 @@ import type { PhysPort } from './port.js';
 export const WINDOW_BASE = -(2 ** 46);
 /** VA of the trampoline page. */
 export const TRAMPOLINE_VA = WINDOW_BASE;
-/** First container window; container c's is at CONTAINER_WINDOWS + c * 2 MiB. */
-const CONTAINER_WINDOWS = WINDOW_BASE + 2 ** 30;
 const MIB2 = 2 ** 21;
 const GIB = 2 ** 30;
 /** Offsets in the trampoline page. */
@@ -44,10 +43,8 @@ function tableDescriptor(pa: number): [number, number] {
   return [((pa % 2 ** 32) | 0b11) >>> 0, Math.floor(pa / 2 ** 32)];
 }
 
-/** VA of container `cid`'s window. */
-export function containerWindow(cid: number): number {
-  return CONTAINER_WINDOWS + cid * MIB2;
-}
+/** VA of container `cid`'s window (abi.ts containerWindowVa). */
+export const containerWindow = containerWindowVa;
 
 /** The trampoline and window region of one machine. */
 export class Trampoline {
@@ -138,6 +135,15 @@ export class Trampoline {
     return port.write64(l2 + 8 * l2Index, ...tableDescriptor(l3));
   }
 
+  /**
+   * Map the SHIM page `pa` at window slot `slot` (≥ SHIM_WINDOW_KERNEL_SLOT) of container `cid`:
+   * kernel data, writable at EL1, never executable. The window's level-3 table is `windowTable`.
+   */
+  mapKernelData(port: PhysPort, windowTable: number, slot: number, pa: number): boolean {
+    if (slot < SHIM_WINDOW_KERNEL_SLOT || slot >= 512) return false;
+    return port.write64(windowTable + 8 * slot, ...leafDescriptor(pa, { ap: 0, pxn: true, uxn: true }, 3));
+  }
+
   /** Unmap container `cid`'s window (its SHIM pages are about to be scrubbed and released). */
   unmapContainer(port: PhysPort, cid: number): boolean {
     const va = containerWindow(cid);
@@ -208,13 +214,21 @@ export class Trampoline {
     // The restore stub: x0 = VA of a task context in its container's window (read-only there).
     machine.code.register(this.pa + TrampolineCode.restore, 'trampoline-restore', (pe) => {
       const context = pe.x[0]!;
-      for (let r = 1; r <= 30; r++) pe.x[r] = pe.load64(context + 8 * r);
+      // Registers are held as signed values (two's complement in memory, as putWord stores them).
+      for (let r = 1; r <= 30; r++) pe.x[r] = loadSigned(pe, context + 8 * r);
       pe.msrNumber('ELR_EL1', pe.load64(context + 31 * 8));
       pe.msr('SPSR_EL1', pe.load32(context + 32 * 8), 0);
-      pe.x[0] = pe.load64(context);
+      pe.x[0] = loadSigned(pe, context);
       pe.eret();
     });
   }
+}
+
+/** A 64-bit register image at `va` as a signed number (exact within ±2^53). */
+function loadSigned(pe: ProcessingElement, va: number): number {
+  const low = pe.load32(va);
+  const high = pe.load32(va + 4);
+  return (high >= 2 ** 31 ? high - 2 ** 32 : high) * 2 ** 32 + low;
 }
 
 /** Store `value` (a register: an integer below 2^53, two's complement if negative) as word `index`. */

@@ -2,8 +2,18 @@
 // checked through the machine's GPC (not by asking the mini-OS's tables).
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ExecPolicy, MallocKind, Owner, RcCall, RcError } from '../../src/minios/abi.js';
-import { ShimRecord } from '../../src/minios/containers.js';
+import { Access, MmuFault, TranslationResult } from '../../src/hw/mmu.js';
+import {
+  containerWindowVa,
+  ExecPolicy,
+  MallocKind,
+  Owner,
+  RcCall,
+  RcError,
+  SHIM_WINDOW_KERNEL_SLOT,
+  SHIM_WINDOW_SLOTS,
+} from '../../src/minios/abi.js';
+import { ShimPage, ShimRecord } from '../../src/minios/containers.js';
 import {
   bootTestPlatform,
   kernelCall,
@@ -89,7 +99,7 @@ describe('rc_destroy_shim', () => {
     const p = bootTestPlatform();
     expect(p.call(RcCall.CreateShim, 6)).toBe(0);
     expect(p.call(RcCall.MallocMm, 6, OS_POOL[5]!, 1, MallocKind.Ctr)).toBe(0);
-    expect(p.call(RcCall.MallocMm, 6, OS_POOL[6]!, 1, MallocKind.Shim)).toBe(0);
+    expect(p.call(RcCall.MallocMm, 6, OS_POOL[6]!, 1, MallocKind.Shim)).toBe(SHIM_WINDOW_KERNEL_SLOT);
     expect(p.call(RcCall.DestroyShim, 6)).toBe(RcError.EBUSY);
     boundContainerAfterShim(p, 6);
     expect(p.call(RcCall.DestroyContainer, 6)).toBe(0);
@@ -150,6 +160,30 @@ describe('rc_malloc_mm', () => {
     expect(openIn(p, p.minios.views.viewOf(1)!, pa + 4096)).toBe(true);
     expect(openIn(p, p.minios.views.osL0, pa)).toBe(false);
     expect(openIn(p, p.minios.views.viewOf(2)!, pa)).toBe(false);
+  });
+
+  it('maps kernel-data (Shim) granules into consecutive window slots, reachable only under shim-GPT(c)', () => {
+    const p = bootTestPlatform();
+    boundContainer(p, 1);
+    expect(p.call(RcCall.MallocMm, 1, OS_POOL[3]!, 2, MallocKind.Shim)).toBe(SHIM_WINDOW_KERNEL_SLOT);
+    expect(p.call(RcCall.MallocMm, 1, OS_POOL[5]!, 1, MallocKind.Shim)).toBe(SHIM_WINDOW_KERNEL_SLOT + 2);
+    const record = p.minios.containers.get(1)!;
+    const windowTable = p.minios.ownership.paOf(record.shim[ShimPage.windowTable]!);
+    const leaf = (slot: number): number => p.machine.memory.read32(windowTable + 8 * slot);
+    const frame = (slot: number): number => (leaf(slot) & 0xffff_f000) >>> 0;
+    // Page descriptors (0b11) with AP = 00 (EL1 read/write), output = the granule given.
+    expect(frame(SHIM_WINDOW_KERNEL_SLOT)).toBe(OS_POOL[3]! % 2 ** 32);
+    expect(leaf(SHIM_WINDOW_KERNEL_SLOT) & 0xc3).toBe(0b11);
+    expect(frame(SHIM_WINDOW_KERNEL_SLOT + 1)).toBe(OS_POOL[4]! % 2 ** 32);
+    expect(frame(SHIM_WINDOW_KERNEL_SLOT + 2)).toBe(OS_POOL[5]! % 2 ** 32);
+    // From the OS context even the walk to the window's table faults.
+    const out = new TranslationResult();
+    p.pe.probe(containerWindowVa(1) + SHIM_WINDOW_KERNEL_SLOT * 4096, 1, Access.Write, out);
+    expect(out.fault).toBe(MmuFault.Gpc);
+    // A full window refuses before anything changes owner.
+    const free = SHIM_WINDOW_SLOTS - SHIM_WINDOW_KERNEL_SLOT - 3;
+    expect(p.call(RcCall.MallocMm, 1, OS_POOL[6]!, free + 1, MallocKind.Shim)).toBe(RcError.ENOMEM);
+    expect(p.minios.ownership.kindAt(OS_POOL[6]!)).toBe(Owner.Os);
   });
 
   it('refuses granules that are not OS-owned, bad kinds and counts, and quota overruns', () => {

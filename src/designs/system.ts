@@ -1,0 +1,181 @@
+/**
+ * A complete simulated system: a machine, the platform of one design, the kernel on it with its
+ * root file system (every program installed as /bin/<name>), and the EL0 runner. Programs start as
+ * the init of a container (`spawn`), under either design, with the same image and arguments, so
+ * that their output is the same and only time and counters differ.
+ */
+import { createHash } from 'node:crypto';
+import { Machine, type MachineParamsInput } from '../hw/machine.js';
+import type { ProcessingElement } from '../hw/pe.js';
+import { PidNamespace, UtsNamespace, type Namespaces } from '../kernel/core/namespaces.js';
+import type { ThreadGroup } from '../kernel/core/task.js';
+import { FsState } from '../kernel/fs/fs-state.js';
+import type { MountNamespace } from '../kernel/fs/mount-namespace.js';
+import { openPath } from '../kernel/fs/open.js';
+import { fsCtxFor, populate, Vfs, type FsCtx } from '../kernel/fs/vfs.js';
+import type { Platform } from '../kernel/hooks.js';
+import { Kernel } from '../kernel/kernel.js';
+import { NetNamespace } from '../kernel/net/net-namespace.js';
+import { loadProgram } from '../kernel/proc/exec.js';
+import { installSyscalls } from '../kernel/syscall-table.js';
+import { AT_FDCWD, O } from '../kernel/uapi/flags.js';
+import { ExecPolicy } from '../minios/abi.js';
+import { registerPrograms } from '../user/programs/index.js';
+import { executableImage, ProgramRegistry } from '../user/program.js';
+import { NativePlatform } from './native.js';
+import { RcontainerPlatform } from './rcontainer.js';
+import { UserRunner } from './runner.js';
+import { runLoop, type LoopEnd } from './sim-loop.js';
+
+/** The designs that can run the kernel. */
+export const DESIGNS = ['native', 'rcontainer'] as const;
+export type DesignName = (typeof DESIGNS)[number];
+
+/** Options of a system. */
+export interface SystemOptions {
+  readonly design: DesignName;
+  readonly cpus?: number;
+  readonly seed?: string | number;
+  /** DRAM bytes (default 1 GiB). */
+  readonly dramBytes?: number;
+  readonly cpu?: MachineParamsInput['cpu'];
+  readonly gptTaggedTlb?: boolean;
+  readonly consoleInput?: Uint8Array;
+}
+
+/** What a container is started with. */
+export interface SpawnOptions {
+  readonly argv: readonly string[];
+  readonly env?: readonly string[];
+  readonly hostname?: string;
+  /** Run as a host process instead of a container's init. */
+  readonly host?: boolean;
+}
+
+/** A running system. */
+export class SimSystem {
+  readonly machine: Machine;
+  readonly platform: Platform & { readonly design: DesignName };
+  readonly kernel: Kernel;
+  readonly runner: UserRunner;
+  readonly vfs = new Vfs();
+  readonly hostNs: MountNamespace;
+  /** The image layer every container's root is an overlay over (all programs in /bin). */
+  private readonly imageLayer: ReturnType<Vfs['createLayer']>;
+  private readonly imageDigests: Uint8Array[];
+  private nextCid = 1;
+
+  constructor(options: SystemOptions) {
+    const cpus = options.cpus ?? 1;
+    this.machine = new Machine({
+      dram: [{ name: 'dram0', base: 0x8000_0000, size: options.dramBytes ?? 2 ** 30 }],
+      pes: cpus,
+      ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
+      ...(options.gptTaggedTlb !== undefined ? { gptTaggedTlb: options.gptTaggedTlb } : {}),
+    });
+    const seed = options.seed ?? 'rcontainer-sim';
+    this.platform =
+      options.design === 'native'
+        ? new NativePlatform(this.machine, { seed })
+        : new RcontainerPlatform(this.machine, { seed });
+    this.kernel = new Kernel(
+      this.platform,
+      options.consoleInput ? { consoleInput: options.consoleInput } : {},
+    );
+    installSyscalls(this.kernel);
+    const registry = new ProgramRegistry();
+    registerPrograms(registry);
+    this.runner = new UserRunner(this.machine, registry);
+    const ctx = this.bootCtx();
+    this.hostNs = this.vfs.createRootNamespace(ctx);
+    this.imageLayer = this.vfs.createLayer(ctx, 0);
+    const digests = new Map<string, Uint8Array>();
+    for (const name of registry.names()) {
+      const image = executableImage(name);
+      digests.set(name, new Uint8Array(createHash('sha256').update(image).digest()));
+      for (const where of [this.hostNs, this.imageLayer.root])
+        populate(ctx, where, `/bin/${name}`, image, 0o755);
+    }
+    const passwd = new TextEncoder().encode(
+      'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',
+    );
+    populate(ctx, this.hostNs, '/etc/passwd', passwd, 0o644);
+    populate(ctx, this.imageLayer.root, '/etc/passwd', passwd, 0o644);
+    this.imageDigests = [...digests.values()];
+    this.kernel.start(this.hostNs);
+  }
+
+  private bootCtx(): FsCtx {
+    const pe = this.machine.pes[0]!;
+    return fsCtxFor(pe, this.kernel, () => this.kernel.nanoseconds(pe));
+  }
+
+  /**
+   * Start `argv[0]` as the init of a new container (or as a host process): returns its process,
+   * whose exitStatus is set when it ends.
+   */
+  spawn(options: SpawnOptions): ThreadGroup {
+    const pe = this.machine.pes[0]!;
+    const kernel = this.kernel;
+    let ns: Namespaces;
+    let cid = 0;
+    if (options.host === true) ns = kernel.rootNs;
+    else {
+      cid = this.nextCid++;
+      const config = new TextEncoder().encode(JSON.stringify({ argv: options.argv, env: options.env ?? [] }));
+      const created = this.platform.containerCreate(pe, cid, {
+        binaries: this.imageDigests,
+        config,
+        policy: ExecPolicy.MeasuredOnly,
+      });
+      if (created < 0) throw new Error(`container ${cid}: the platform refused to create it (${created})`);
+      ns = {
+        mnt: this.vfs.createContainerRoot(this.bootCtx(), [this.imageLayer], cid),
+        pid: new PidNamespace(kernel.rootNs.pid),
+        uts: new UtsNamespace(options.hostname ?? `container${cid}`),
+        user: kernel.rootNs.user,
+        net: new NetNamespace(),
+      };
+    }
+    const task = kernel.createInitialTask(pe, { cid, ns, fs: FsState.at(ns.mnt), parent: undefined });
+    if (typeof task === 'number') throw new Error(`spawn: the platform refused a task (${task})`);
+    const ctx = kernel.contextFor(pe, task);
+    for (let fd = 0; fd < 3; fd++) {
+      const file = openPath(ctx, AT_FDCWD, '/dev/console', fd === 0 ? O.RDONLY : O.WRONLY, 0);
+      if (typeof file === 'number') throw new Error(`spawn: cannot open /dev/console (${file})`);
+      task.files.setAt(fd, file);
+    }
+    const env = options.env ?? ['PATH=/bin', 'HOME=/root'];
+    const path = options.argv[0]!.includes('/') ? options.argv[0]! : `/bin/${options.argv[0]!}`;
+    const start = loadProgram(kernel, ctx, task, path, options.argv, env);
+    if (typeof start === 'number') throw new SpawnError(path, start);
+    task.start = start;
+    kernel.makeRunnable(task, pe.cycles);
+    return task.group;
+  }
+
+  /** Run until every task has ended (or `maxSteps` thread steps). */
+  run(maxSteps = 50_000_000): LoopEnd {
+    return runLoop(this.kernel, this.runner, maxSteps);
+  }
+
+  /** Console output so far, as text. */
+  outputText(): string {
+    return new TextDecoder().decode(new Uint8Array(this.kernel.output));
+  }
+
+  /** Simulated time: the latest PE clock, in nanoseconds. */
+  get elapsedNs(): number {
+    return Math.max(...this.machine.pes.map((pe: ProcessingElement) => this.kernel.nanoseconds(pe)));
+  }
+}
+
+/** A program that could not be started (a clear message for the CLI). */
+export class SpawnError extends Error {
+  readonly errno: number;
+
+  constructor(path: string, errno: number) {
+    super(`${path}: cannot execute (${-errno})`);
+    this.errno = errno;
+  }
+}
