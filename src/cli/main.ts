@@ -6,6 +6,7 @@ import { benchHwCommand } from './bench-hw.js';
 import { conformanceCommand } from './conformance.js';
 import { demoCommand } from './demo.js';
 import { UserError } from './errors.js';
+import { simCommand, type SimCommandOptions } from './sim.js';
 import { tcbCommand } from './tcb.js';
 
 const program = new Command();
@@ -44,6 +45,20 @@ program
   .option('--json', 'print JSON (keys el3, el1, el0)')
   .action((options: { json?: boolean }) => {
     exitCode = tcbCommand(options);
+  });
+
+program
+  .command('sim')
+  .description('boot a machine under a design and run a program as the init of a container')
+  .option('--design <design>', 'native or rcontainer', 'rcontainer')
+  .option('--cpus <n>', 'number of PEs', '1')
+  .option('--stats', 'print simulated time and event counters (on stderr)')
+  .option('--json', 'print output and counters as JSON')
+  .option('--seed <seed>', 'machine seed', 'rcontainer-sim')
+  .option('--max-steps <n>', 'give up after this many thread steps')
+  .argument('<program...>', 'the program and its arguments (after --)')
+  .action((argv: string[], options: SimCommandOptions) => {
+    exitCode = simCommand(argv, options);
   });
 
 const bench = program.command('bench').description('measure the simulator itself (host time)');

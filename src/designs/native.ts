@@ -247,6 +247,10 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
     return pa;
   }
 
+  slowAllocations(): number {
+    return 0; // a native kernel hands out free frames directly: there is no slow path
+  }
+
   freeUserPage(_pe: ProcessingElement, _cid: number, pa: number): void {
     this.userFrames.release(pa);
   }

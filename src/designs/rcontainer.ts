@@ -461,6 +461,10 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     return c.ctrPool.pop();
   }
 
+  slowAllocations(): number {
+    return this.stats.slowFaults;
+  }
+
   freeUserPage(_pe: ProcessingElement, cid: number, pa: number): void {
     if (cid === 0) {
       this.kernelFrames.release(pa);

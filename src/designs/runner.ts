@@ -34,14 +34,17 @@ class ThreadGone extends Error {
   }
 }
 
-/** The CPU view a program uses: the PE it runs on now, at EL0. */
+/**
+ * The CPU view programs use: the PE the running thread is on, at EL0. One object serves every
+ * thread (a forked child's program keeps the object its parent was given), so the runner points it
+ * at the thread it resumes.
+ */
 class ThreadCpu implements UserCpu {
   pe: ProcessingElement;
-  private readonly tid: number;
+  tid = 0;
 
-  constructor(pe: ProcessingElement, tid: number) {
+  constructor(pe: ProcessingElement) {
     this.pe = pe;
-    this.tid = tid;
   }
 
   /** After a failed access: the kernel killed the thread (SIGSEGV), or moved the PE on. */
@@ -98,7 +101,6 @@ class ThreadCpu implements UserCpu {
 
 /** A thread's program as the runner drives it. */
 interface Thread {
-  readonly cpu: ThreadCpu;
   run: ProgramRun;
   /** The request issued (or to issue) at the stub; its result is x0 at stub + 4. */
   pending: SyscallRequest | undefined;
@@ -121,10 +123,12 @@ export class UserRunner {
   private nextToken = 1;
   private readonly machine: Machine;
   private readonly registry: ProgramRegistry;
+  private readonly cpu: ThreadCpu;
 
   constructor(machine: Machine, registry: ProgramRegistry) {
     this.machine = machine;
     this.registry = registry;
+    this.cpu = new ThreadCpu(machine.pes[0]!);
   }
 
   /**
@@ -139,7 +143,8 @@ export class UserRunner {
       thread = this.startThread(pe, tid);
       if (thread === undefined) return;
     }
-    thread.cpu.pe = pe;
+    this.cpu.pe = pe;
+    this.cpu.tid = tid;
     try {
       if (pe.pc === SYSCALL_STUB_VA && thread.pending !== undefined) return this.issue(pe, thread.pending);
       let next: IteratorResult<SyscallRequest, number>;
@@ -195,7 +200,9 @@ export class UserRunner {
 
   /** A thread seen for the first time, or a new image: find its program. */
   private startThread(pe: ProcessingElement, tid: number): Thread | undefined {
-    const cpu = new ThreadCpu(pe, tid);
+    const cpu = this.cpu;
+    cpu.pe = pe;
+    cpu.tid = tid;
     let run: ProgramRun;
     if (pe.pc === TEXT_BASE) {
       const header = pe.readBytes(TEXT_BASE, 6 + MAX_PROGRAM_NAME + 1);
@@ -220,7 +227,7 @@ export class UserRunner {
       this.forks.delete(token);
       run = child();
     }
-    const thread: Thread = { cpu, run, pending: undefined, started: false };
+    const thread: Thread = { run, pending: undefined, started: false };
     this.threads.set(tid, thread);
     pe.branch(SYSCALL_STUB_VA + 4);
     return thread;

@@ -21,7 +21,7 @@ import { installSyscalls } from '../kernel/syscall-table.js';
 import { AT_FDCWD, O } from '../kernel/uapi/flags.js';
 import { ExecPolicy } from '../minios/abi.js';
 import { registerPrograms } from '../user/programs/index.js';
-import { executableImage, ProgramRegistry } from '../user/program.js';
+import { executableImage, ProgramRegistry, type ProgramMain } from '../user/program.js';
 import { NativePlatform } from './native.js';
 import { RcontainerPlatform } from './rcontainer.js';
 import { UserRunner } from './runner.js';
@@ -41,6 +41,8 @@ export interface SystemOptions {
   readonly cpu?: MachineParamsInput['cpu'];
   readonly gptTaggedTlb?: boolean;
   readonly consoleInput?: Uint8Array;
+  /** Programs to install besides the standard ones (/bin/<name>; tests use this). */
+  readonly programs?: Readonly<Record<string, ProgramMain>>;
 }
 
 /** What a container is started with. */
@@ -85,6 +87,7 @@ export class SimSystem {
     installSyscalls(this.kernel);
     const registry = new ProgramRegistry();
     registerPrograms(registry);
+    for (const [name, main] of Object.entries(options.programs ?? {})) registry.register(name, main);
     this.runner = new UserRunner(this.machine, registry);
     const ctx = this.bootCtx();
     this.hostNs = this.vfs.createRootNamespace(ctx);
@@ -99,8 +102,11 @@ export class SimSystem {
     const passwd = new TextEncoder().encode(
       'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',
     );
-    populate(ctx, this.hostNs, '/etc/passwd', passwd, 0o644);
-    populate(ctx, this.imageLayer.root, '/etc/passwd', passwd, 0o644);
+    const group = new TextEncoder().encode('root:x:0:\nnobody:x:65534:\n');
+    for (const where of [this.hostNs, this.imageLayer.root]) {
+      populate(ctx, where, '/etc/passwd', passwd, 0o644);
+      populate(ctx, where, '/etc/group', group, 0o644);
+    }
     this.imageDigests = [...digests.values()];
     this.kernel.start(this.hostNs);
   }

@@ -96,12 +96,14 @@ export interface SmcStats {
   handled: number;
   /** SMCs answered SMC_UNK. */
   unknown: number;
+  /** Handled SMCs by handler name. */
+  readonly byName: Record<string, number>;
 }
 
 /** Routes SMCs by function identifier to registered handlers. */
 export class SmcDispatcher {
   private readonly handlers = new Map<number, { readonly name: string; readonly run: SmcHandler }>();
-  readonly stats: SmcStats = { handled: 0, unknown: 0 };
+  readonly stats: SmcStats = { handled: 0, unknown: 0, byName: {} };
 
   constructor() {
     this.register(SMCCC_VERSION, 'SMCCC_VERSION', (pe) => {
@@ -147,6 +149,7 @@ export class SmcDispatcher {
       return;
     }
     this.stats.handled++;
+    this.stats.byName[handler.name] = (this.stats.byName[handler.name] ?? 0) + 1;
     handler.run(pe);
   }
 }

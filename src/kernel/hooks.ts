@@ -128,6 +128,11 @@ export interface Platform {
   unmapPage(pe: ProcessingElement, task: HwTask, va: number): number;
   /** A page of user memory for context `cid` (not yet mapped anywhere), or undefined. */
   userPage(pe: ProcessingElement, cid: number): number | undefined;
+  /**
+   * How many times userPage had to take memory the slow way (rc_malloc_mm: scrub, close to the
+   * OS, open to the container, TLBI by range) instead of from a ready pool (DESIGN.md §4).
+   */
+  slowAllocations(): number;
   /** A user page no address space maps any more goes back to the context's pool. */
   freeUserPage(pe: ProcessingElement, cid: number, pa: number): void;
   /**

@@ -422,8 +422,11 @@ export class Kernel implements KernelServices, KernelHandlers {
     const access = fetch ? 'exec' : (esr & ESR_WNR) !== 0 ? 'write' : 'read';
     const mm = task.group.mm;
     const cowBefore = mm.stats.cowCopies;
+    const slowBefore = this.platform.slowAllocations();
     const result = mm.fault(this.mmEnv(pe, task.hw), far, access);
     this.stats.cowCopies += mm.stats.cowCopies - cowBefore;
+    if (this.platform.slowAllocations() !== slowBefore) this.stats.pageFaultsSlow++;
+    else this.stats.pageFaultsFast++;
     if (result === FaultResult.Ok) return FaultOutcome.Retry;
     if (!user) return FaultOutcome.Fixup;
     return this.killForFault(pe, task, result === FaultResult.Oom ? SIG.KILL : SIG.SEGV);

@@ -1,0 +1,25 @@
+/** The libc: one import for programs. */
+export * from './args.js';
+export * from './cost.js';
+export * from './cstring.js';
+export * from './env.js';
+export * from './errors.js';
+export * from './exec.js';
+export * from './files.js';
+export * from './fork.js';
+export * from './format.js';
+export * from './io.js';
+export * from './line-reader.js';
+export * from './malloc.js';
+export * from './net.js';
+export * as path from './path.js';
+export * from './process.js';
+export * from './program.js';
+export * from './scratch.js';
+export * from './stdio.js';
+export * from './syscall.js';
+export * from './sys-fs.js';
+export * from './sys-net.js';
+export * from './sys-proc.js';
+export * from './time.js';
+export * from './wait.js';
