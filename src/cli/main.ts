@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { benchGptScaleCommand } from './bench-gpt-scale.js';
 import { benchHwCommand } from './bench-hw.js';
+import { benchKernelCommand, type BenchKernelOptions } from './bench-kernel.js';
 import { conformanceCommand } from './conformance.js';
 import { demoCommand } from './demo.js';
 import { UserError } from './errors.js';
@@ -69,6 +70,18 @@ bench
   .option('--runs <n>', 'timed runs per benchmark (median reported)', '7')
   .action((options: { json?: boolean; runs: string }) => {
     exitCode = benchHwCommand(options);
+  });
+
+bench
+  .command('kernel')
+  .description(
+    'host time per simulated null syscall and context switch, and of a default hackbench run, under each design',
+  )
+  .option('--json', 'print JSON (keys nullSyscallHostNs, ctxSwitchHostNs, hackbenchHostSeconds, ...)')
+  .option('--runs <n>', 'timed runs of the syscall and switch probes (median reported)', '3')
+  .option('--quick', 'small iteration counts and no hackbench (for a smoke test)')
+  .action((options: BenchKernelOptions) => {
+    exitCode = benchKernelCommand(options);
   });
 
 bench

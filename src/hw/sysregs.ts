@@ -57,28 +57,29 @@ export const SCR = {
   GPF_HIGH: 1 << 16,
 } as const;
 
-/** Storage for a PE's system registers: a pair of u32 per register. */
-export class SysRegFile {
-  private readonly values = new Map<SysRegName, Uint32Array>();
+/** Index of each register's low word in a SysRegFile (the high word follows it). */
+const SLOT: Readonly<Record<SysRegName, number>> = Object.fromEntries(
+  SYSREG_NAMES.map((name, i) => [name, 2 * i]),
+) as Record<SysRegName, number>;
 
-  constructor() {
-    for (const name of SYSREG_NAMES) this.values.set(name, new Uint32Array(2));
-  }
+/** Storage for a PE's system registers: a pair of u32 per register, in one typed array. */
+export class SysRegFile {
+  private readonly values = new Uint32Array(2 * SYSREG_NAMES.length);
 
   /** Low word. */
   low(name: SysRegName): number {
-    return this.values.get(name)![0]!;
+    return this.values[SLOT[name]]!;
   }
 
   /** High word. */
   high(name: SysRegName): number {
-    return this.values.get(name)![1]!;
+    return this.values[SLOT[name] + 1]!;
   }
 
   /** Both halves as a tuple. */
   pair(name: SysRegName): [number, number] {
-    const v = this.values.get(name)!;
-    return [v[0]!, v[1]!];
+    const i = SLOT[name];
+    return [this.values[i]!, this.values[i + 1]!];
   }
 
   /**
@@ -86,15 +87,15 @@ export class SysRegFile {
    * exact while |value| < 2^53).
    */
   number(name: SysRegName): number {
-    const v = this.values.get(name)!;
-    return (v[1]! | 0) * 2 ** 32 + v[0]!;
+    const i = SLOT[name];
+    return (this.values[i + 1]! | 0) * 2 ** 32 + this.values[i]!;
   }
 
   /** Set both halves. */
   set(name: SysRegName, low: number, high: number): void {
-    const v = this.values.get(name)!;
-    v[0] = low >>> 0;
-    v[1] = high >>> 0;
+    const i = SLOT[name];
+    this.values[i] = low >>> 0;
+    this.values[i + 1] = high >>> 0;
   }
 
   /** Set from a non-negative number below 2^53 or a VA number (two's complement when negative). */

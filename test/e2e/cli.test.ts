@@ -188,3 +188,75 @@ describe('rcontainer bench gpt-scale', () => {
     expect(stderr).toContain('--containers takes a whole number');
   });
 });
+
+describe('rcontainer sim', () => {
+  it('runs a shell script with pipes in a container: the same output under both designs, different time', () => {
+    const script = 'echo hello | cat; ls /bin | grep -c sh; hostname; false || echo fallback';
+    const native = run('sim', '--design', 'native', '--json', '--', 'sh', '-c', script);
+    const rc = run('sim', '--design', 'rcontainer', '--json', '--', 'sh', '-c', script);
+    expect(native.code).toBe(0);
+    expect(rc.code).toBe(0);
+    const n = JSON.parse(native.stdout) as {
+      output: string;
+      stats: { simulatedNs: number; smcs: number; rcCalls: object };
+    };
+    const r = JSON.parse(rc.stdout) as typeof n;
+    expect(n.output).toBe('hello\n1\nrcontainer\nfallback\n');
+    expect(r.output).toBe(n.output);
+    expect(r.stats.simulatedNs).toBeGreaterThan(n.stats.simulatedNs);
+    expect(n.stats.smcs).toBe(0);
+    expect(r.stats.smcs).toBeGreaterThan(0);
+    expect(Object.keys(r.stats.rcCalls)).toContain('rc_switch_to_depriv');
+  });
+
+  it('prints the counters with --stats and returns the program exit code', () => {
+    const { code, stdout, stderr } = run(
+      'sim',
+      '--design',
+      'rcontainer',
+      '--stats',
+      '--',
+      'sh',
+      '-c',
+      'echo x; exit 3',
+    );
+    expect(stdout).toBe('x\n');
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/\[sim\] design rcontainer, 1 cpu\(s\), simulated time/);
+    expect(stderr).toMatch(/\[sim\] page faults \d+ \(fast \d+, slow \d+\)/);
+    expect(stderr).toMatch(/\[sim\] rc_\* calls: .*rc_set_pte \d+/);
+  });
+
+  it('refuses bad arguments and unknown programs with one line and exit code 2', () => {
+    const design = run('sim', '--design', 'vm', '--', 'true');
+    expect(design.code).toBe(2);
+    expect(design.stderr.trim()).toBe(
+      "rcontainer: sim: --design must be one of native, rcontainer, not 'vm'",
+    );
+    const cpus = run('sim', '--cpus', '0', '--', 'true');
+    expect(cpus.code).toBe(2);
+    const missing = run('sim', '--', 'no-such-program');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe('rcontainer: sim: no-such-program: cannot execute: ENOENT');
+    expect(missing.stderr).not.toMatch(/at .*\.js/);
+  });
+
+  it('runs on several PEs', () => {
+    const { code, stdout } = run('sim', '--cpus', '2', '--', 'sh', '-c', 'echo a | cat | cat');
+    expect(code).toBe(0);
+    expect(stdout).toBe('a\n');
+  });
+});
+
+describe('rcontainer bench kernel', () => {
+  it('reports host and simulated time per design as JSON (quick mode)', () => {
+    const { code, stdout } = run('bench', 'kernel', '--quick', '--runs', '1', '--json');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as Record<string, Record<string, number>>;
+    for (const key of ['nullSyscallHostNs', 'ctxSwitchHostNs', 'nullSyscallSimNs', 'ctxSwitchSimNs']) {
+      expect(result[key]!.native).toBeGreaterThan(0);
+      expect(result[key]!.rcontainer).toBeGreaterThan(0);
+    }
+    expect(result.nullSyscallSimNs!.rcontainer).toBeGreaterThan(result.nullSyscallSimNs!.native!);
+  });
+});
