@@ -32,6 +32,18 @@ export class FrameAllocator {
     return this.free[--this.top]! * PAGE;
   }
 
+  /**
+   * `count` physically contiguous frames (the first PA), taken from the top of the free stack when
+   * they happen to be contiguous there (true right after boot), else undefined.
+   */
+  allocateContiguous(count: number): number | undefined {
+    if (this.top < count) return undefined;
+    const first = this.free[this.top - 1]!;
+    for (let i = 1; i < count; i++) if (this.free[this.top - 1 - i] !== first + i) return undefined;
+    this.top -= count;
+    return first * PAGE;
+  }
+
   /** Return a frame. */
   release(pa: number): void {
     this.free[this.top++] = pa / PAGE;

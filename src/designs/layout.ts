@@ -7,6 +7,8 @@
 export const KERNEL_TEXT_VA = -(2 ** 48);
 /** Linear map: PA x of the kernel zone is at KERNEL_LINEAR_VA + x. */
 export const KERNEL_LINEAR_VA = -(2 ** 48) + 2 ** 40;
+/** The block device's register window (devices/block.ts), mapped EL1 read/write, never executable. */
+export const KERNEL_BLOCK_DEVICE_VA = -(2 ** 48) + 2 ** 41;
 /** Offsets of the kernel's code in its image. */
 export const KernelCode = {
   /** Native: the kernel's own vector table (VBAR_EL1), 2 KiB aligned. */

@@ -21,12 +21,14 @@ import type {
 import { componentImage } from '../minios/platform.js';
 import { DesignBase, type Trap } from './base.js';
 import { alignRanges, FrameAllocator, splitRanges, subtractRanges } from './frames.js';
-import { KERNEL_LINEAR_VA, KERNEL_TEXT_VA, KernelCode, SPSR_EL0T } from './layout.js';
+import { KERNEL_BLOCK_DEVICE_VA, KERNEL_LINEAR_VA, KERNEL_TEXT_VA, KernelCode, SPSR_EL0T } from './layout.js';
 import { KernelTables } from './native-tables.js';
 import { userLeaf } from './user-leaf.js';
 
 const PAGE = 4096;
 const MIB2 = 2 ** 21;
+/** Blocks of every context's disk (16 MiB). */
+export const DISK_BLOCKS_PER_CONTEXT = 4096;
 
 /** An address space: its root table, ASID, table pages and users. */
 interface NativeSpace {
@@ -55,6 +57,7 @@ export interface NativeOptions {
 /** The native platform. */
 export class NativePlatform extends DesignBase<NativeTask> implements Platform {
   readonly design = 'native' as const;
+  readonly blockDeviceVa = KERNEL_BLOCK_DEVICE_VA;
   readonly firmware: Firmware;
   readonly userMemory: readonly MemoryRange[];
   readonly pages: KernelPages;
@@ -68,6 +71,7 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
   private readonly freeAsids: number[] = [];
   private nextAsid = 1;
   private readonly pagesInUse = new Map<number, number>();
+  private readonly bounces: { readonly pa: number; readonly kva: number; readonly bytes: number }[];
 
   constructor(machine: Machine, options: NativeOptions) {
     super(machine);
@@ -128,6 +132,11 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
       paOf: (_owner, va) => va - KERNEL_LINEAR_VA,
       inUse: (owner) => this.pagesInUse.get(owner) ?? 0,
     };
+    this.bounces = machine.pes.map(() => {
+      const pa = this.kernelFrames.allocateContiguous(2);
+      if (pa === undefined) throw new Error('native kernel: no memory for bounce buffers');
+      return { pa, kva: KERNEL_LINEAR_VA + pa, bytes: 2 * PAGE };
+    });
     for (const each of machine.pes) this.goIdle(each);
   }
 
@@ -142,6 +151,8 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
     }
     const [low, high] = leafDescriptor(this.imageBase, { ap: 2, pxn: false, uxn: true }, 2);
     this.tables.set(pe, this.kernelRoot, KERNEL_TEXT_VA, low, high, 2);
+    const [dlow, dhigh] = leafDescriptor(this.firmware.layout.block.base, { ap: 0, pxn: true, uxn: true }, 3);
+    this.tables.set(pe, this.kernelRoot, KERNEL_BLOCK_DEVICE_VA, dlow, dhigh, 3);
   }
 
   start(handlers: KernelHandlers): void {
@@ -271,6 +282,47 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
     }
     return this.mapPage(pe, hw, va, dstPa, prot);
   }
+
+  // ------------------------------------------------------------------ storage
+
+  disk(_owner: number): { readonly blocks: number; readonly bytesPerBlock: number } {
+    return { blocks: DISK_BLOCKS_PER_CONTEXT, bytesPerBlock: PAGE };
+  }
+
+  bounce(pe: ProcessingElement): { readonly pa: number; readonly kva: number; readonly bytes: number } {
+    return this.bounces[pe.id]!;
+  }
+
+  blockToDisk(pe: ProcessingElement, _owner: number, _block: number, srcKva: number): number {
+    // A native kernel writes its page cache to the disk in plaintext.
+    const data = pe.readBytes(srcKva, PAGE);
+    return data !== undefined && pe.writeBytes(this.bounces[pe.id]!.kva, data) ? PAGE : -14;
+  }
+
+  blockFromDisk(pe: ProcessingElement, _owner: number, _block: number, dstKva: number): number {
+    const data = pe.readBytes(this.bounces[pe.id]!.kva, PAGE);
+    return data !== undefined && pe.writeBytes(dstKva, data) ? 0 : -14;
+  }
+
+  // ------------------------------------------------------------------ IPC (a native kernel copies)
+
+  sealsIpc(): boolean {
+    return false;
+  }
+
+  ipcConsent(): number {
+    return -95; // EOPNOTSUPP: nothing is sealed under native
+  }
+
+  ipcSeal(): number {
+    return -95;
+  }
+
+  ipcOpen(): number {
+    return -95;
+  }
+
+  ipcClose(): void {}
 
   // ------------------------------------------------------------------ running tasks
 

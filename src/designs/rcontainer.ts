@@ -29,8 +29,14 @@ import type {
 import {
   CloneFlag,
   containerWindowVa,
+  IPC_OPEN_FIN,
+  IpcFlag,
+  IpcOutOp,
+  ipcOutControl,
   MallocKind,
   MINIOS_RESERVED_AFTER_KERNEL,
+  SEALED_BLOCK_BYTES,
+  storageTreeBytes,
   PteSpace,
   RC_CALL_NAMES,
   RcCall,
@@ -41,12 +47,15 @@ import type { MiniOsParamsInput } from '../minios/config.js';
 import { bootPlatform, type Platform as TrustedPlatform } from '../minios/platform.js';
 import { DesignBase, type Trap } from './base.js';
 import { alignRanges, FrameAllocator, splitRanges, subtractRanges } from './frames.js';
-import { KERNEL_LINEAR_VA, KERNEL_TEXT_VA, KernelCode, SPSR_EL0T } from './layout.js';
+import { KERNEL_BLOCK_DEVICE_VA, KERNEL_LINEAR_VA, KERNEL_TEXT_VA, KernelCode, SPSR_EL0T } from './layout.js';
+import { DISK_BLOCKS_PER_CONTEXT } from './native.js';
 import { GatedTree } from './rc-tables.js';
 import { userLeaf } from './user-leaf.js';
 
 const PAGE = 4096;
 const MIB2 = 2 ** 21;
+/** Containers with a sealed disk at once (their version trees are reserved at boot). */
+const MAX_DISKS = 64;
 /** Frames given to a container per rc_malloc_mm when its pool runs dry (the slow fault path). */
 const REFILL = 16;
 /** Bytes of the con-shim frame: x0..x30, ELR, SPSR. */
@@ -89,6 +98,8 @@ interface ContainerState {
   readonly frames: number[];
   /** PA of the con-shim frame (found by address translation the first time c traps). */
   framePa: number | undefined;
+  /** The version tree of its sealed disk (OS pages the kernel leaves alone). */
+  readonly tree: { readonly pa: number; readonly pages: number };
 }
 
 /** Trap state of a container task: where its frame is. */
@@ -108,6 +119,7 @@ export interface RcontainerOptions {
 /** The rcontainer platform. */
 export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
   readonly design = 'rcontainer' as const;
+  readonly blockDeviceVa = KERNEL_BLOCK_DEVICE_VA;
   readonly trusted: TrustedPlatform;
   readonly firmware: Firmware;
   readonly userMemory: readonly MemoryRange[];
@@ -126,6 +138,9 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
   private idleSpace: GatedSpace | undefined;
   private readonly pendingDestroy: GatedSpace[] = [];
   private readonly result = new TranslationResult();
+  private readonly bounces: { readonly pa: number; readonly kva: number; readonly bytes: number }[];
+  /** Contiguous OS areas for the version trees of container disks, taken at boot. */
+  private readonly treeChunks: number[] = [];
 
   constructor(machine: Machine, options: RcontainerOptions) {
     super(machine);
@@ -159,6 +174,15 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     const zero = this.pages.alloc(pe, 0);
     if (zero === undefined) throw new Error('rcontainer kernel: no memory');
     this.zeroPage = zero - KERNEL_LINEAR_VA;
+    this.bounces = machine.pes.map(() => {
+      const pa = this.kernelFrames.allocateContiguous(2);
+      if (pa === undefined) throw new Error('rcontainer kernel: no memory for bounce buffers');
+      return { pa, kva: KERNEL_LINEAR_VA + pa, bytes: 2 * PAGE };
+    });
+    const treePages = Math.ceil(storageTreeBytes(DISK_BLOCKS_PER_CONTEXT) / PAGE);
+    const trees = this.kernelFrames.allocateContiguous(treePages * MAX_DISKS);
+    if (trees === undefined) throw new Error('rcontainer kernel: no memory for disk version trees');
+    for (let i = MAX_DISKS - 1; i >= 0; i--) this.treeChunks.push(trees + i * treePages * PAGE);
     for (const each of machine.pes) this.goIdle(each);
   }
 
@@ -175,6 +199,9 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     const text = leafDescriptor(this.imageBase, { ap: 2, pxn: false, uxn: true }, 2);
     if (this.kernelTree.set(gate, KERNEL_TEXT_VA, text[0], text[1], 2, newTable) < 0)
       throw new Error('rcontainer kernel: the mini-OS refused the kernel text mapping');
+    const device = leafDescriptor(this.firmware.layout.block.base, { ap: 0, pxn: true, uxn: true }, 3);
+    if (this.kernelTree.set(gate, KERNEL_BLOCK_DEVICE_VA, device[0], device[1], 3, newTable) < 0)
+      throw new Error('rcontainer kernel: the mini-OS refused the block device mapping');
     for (const range of zone) {
       for (let pa = range.base; pa < range.base + range.size; pa += MIB2) {
         const [low, high] = leafDescriptor(pa, { ap: 0, pxn: true, uxn: true }, 2);
@@ -286,6 +313,15 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
       this.pages.free(0, list);
       this.pages.free(0, config);
     }
+    // Its disk: the version tree lives in OS memory the kernel leaves alone (rc_storage_attach).
+    const treeBytes = storageTreeBytes(DISK_BLOCKS_PER_CONTEXT);
+    const treePages = Math.ceil(treeBytes / PAGE);
+    const tree = this.treeChunks.pop();
+    if (tree === undefined || this.gate(pe, RcCall.StorageAttach, cid, DISK_BLOCKS_PER_CONTEXT, tree) < 0) {
+      this.gate(pe, RcCall.DestroyContainer, cid);
+      this.gate(pe, RcCall.DestroyShim, cid);
+      return -12;
+    }
     this.containers.set(cid, {
       cid,
       ctrPool: [],
@@ -295,6 +331,7 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
       shimFree: [],
       frames: [],
       framePa: undefined,
+      tree: { pa: tree, pages: treePages },
     });
     return 0;
   }
@@ -306,8 +343,9 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     if (destroyed < 0) return destroyed;
     const shim = this.gate(pe, RcCall.DestroyShim, cid);
     if (shim < 0) return shim;
-    // Every granule the container had is scrubbed and OS memory again.
+    // Every granule the container had is scrubbed and OS memory again; so is its disk's tree.
     for (const pa of c.frames) this.userFrames.release(pa);
+    this.treeChunks.push(c.tree.pa);
     this.containers.delete(cid);
     return 0;
   }
@@ -503,6 +541,98 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
       if (copied < 0) return copied;
     }
     return this.mapPage(pe, hw, va, dstPa, prot);
+  }
+
+  // ------------------------------------------------------------------ storage
+
+  disk(owner: number): { readonly blocks: number; readonly bytesPerBlock: number } {
+    return { blocks: DISK_BLOCKS_PER_CONTEXT, bytesPerBlock: owner === 0 ? PAGE : SEALED_BLOCK_BYTES };
+  }
+
+  bounce(pe: ProcessingElement): { readonly pa: number; readonly kva: number; readonly bytes: number } {
+    return this.bounces[pe.id]!;
+  }
+
+  blockToDisk(pe: ProcessingElement, owner: number, block: number, srcKva: number): number {
+    const bounce = this.bounces[pe.id]!;
+    if (owner === 0) {
+      const data = pe.readBytes(srcKva, PAGE);
+      return data !== undefined && pe.writeBytes(bounce.kva, data) ? PAGE : -14;
+    }
+    // A container's block leaves only as a record the mini-OS sealed (AES-256-GCM, versioned).
+    const srcPa = this.containers.get(owner)?.shimPages.get(srcKva);
+    if (srcPa === undefined) return -22;
+    const version = this.gate(pe, RcCall.SealBlock, owner, block, srcPa, bounce.pa);
+    return version < 0 ? version : SEALED_BLOCK_BYTES;
+  }
+
+  blockFromDisk(pe: ProcessingElement, owner: number, block: number, dstKva: number): number {
+    const bounce = this.bounces[pe.id]!;
+    if (owner === 0) {
+      const data = pe.readBytes(bounce.kva, PAGE);
+      return data !== undefined && pe.writeBytes(dstKva, data) ? 0 : -14;
+    }
+    const dstPa = this.containers.get(owner)?.shimPages.get(dstKva);
+    if (dstPa === undefined) return -22;
+    const version = this.gate(pe, RcCall.OpenBlock, owner, block, bounce.pa, dstPa);
+    return version < 0 ? version : 0;
+  }
+
+  // ------------------------------------------------------------------ IPC leaving a container
+
+  sealsIpc(from: number, to: number): boolean {
+    return from !== to;
+  }
+
+  ipcConsent(pe: ProcessingElement, self: number, peer: number, channel?: number): number {
+    if (channel === undefined) return this.gate(pe, RcCall.IpcOut, self, peer, ipcOutControl(IpcOutOp.Offer));
+    return this.gate(pe, RcCall.IpcOut, self, peer, ipcOutControl(IpcOutOp.Accept), channel);
+  }
+
+  ipcSeal(
+    pe: ProcessingElement,
+    from: number,
+    to: number,
+    channel: number,
+    srcKva: number,
+    length: number,
+    frameKva: number,
+    fin: boolean,
+  ): number {
+    const srcPa = this.kernelPa(from, srcKva);
+    const frame = this.kernelPa(0, frameKva);
+    if (srcPa === undefined || frame === undefined) return -22;
+    const control = ipcOutControl(IpcOutOp.Seal, length, fin ? IpcFlag.Fin : 0);
+    return this.gate(pe, RcCall.IpcOut, from, to, control, channel, srcPa, frame);
+  }
+
+  ipcOpen(
+    pe: ProcessingElement,
+    from: number,
+    to: number,
+    channel: number,
+    frameKva: number,
+    frameLength: number,
+    dstKva: number,
+  ): { readonly bytes: number; readonly fin: boolean } | number {
+    const frame = this.kernelPa(0, frameKva);
+    const dstPa = this.kernelPa(to, dstKva);
+    if (frame === undefined || dstPa === undefined) return -22;
+    const control = ipcOutControl(IpcOutOp.Open, frameLength);
+    const result = this.gate(pe, RcCall.IpcOut, from, to, control, channel, frame, dstPa);
+    if (result < 0) return result;
+    return { bytes: result % IPC_OPEN_FIN, fin: result >= IPC_OPEN_FIN };
+  }
+
+  ipcClose(pe: ProcessingElement, self: number, peer: number, channel: number): void {
+    this.gate(pe, RcCall.IpcOut, self, peer, ipcOutControl(IpcOutOp.Close), channel);
+  }
+
+  /** PA of a kernel page of `owner` (its linear-map or window VA). */
+  private kernelPa(owner: number, kva: number): number | undefined {
+    const page = Math.floor(kva / PAGE) * PAGE;
+    const pa = this.pages.paOf(owner, page);
+    return pa === undefined ? undefined : pa + (kva - page);
   }
 
   // ------------------------------------------------------------------ running tasks

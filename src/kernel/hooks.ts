@@ -92,6 +92,8 @@ export interface Platform {
   readonly userMemory: readonly MemoryRange[];
   /** Kernel data pages (file pages, pipe and socket buffers) per owning context. */
   readonly pages: KernelPages;
+  /** Kernel VA of the block device's register window (devices/block.ts BlockReg). */
+  readonly blockDeviceVa: number;
 
   /** Install the kernel's trap handlers and leave every PE idle in the OS context. Once. */
   start(handlers: KernelHandlers): void;
@@ -149,6 +151,75 @@ export interface Platform {
     source?: PageSource,
   ): number;
 
+  // ------------------------------------------------------------ storage (DESIGN.md §4 "I/O")
+  /**
+   * The disk of context `owner` (0 = the host): how many 4 KiB blocks it has (0 if none) and how
+   * many bytes each takes on the device (4096 in plaintext, more when sealed).
+   */
+  disk(owner: number): { readonly blocks: number; readonly bytesPerBlock: number };
+  /**
+   * A per-PE bounce buffer in OS memory that the device DMAs to and from: its PA and kernel VA,
+   * `bytes` long (at least bytesPerBlock).
+   */
+  bounce(pe: ProcessingElement): { readonly pa: number; readonly kva: number; readonly bytes: number };
+  /**
+   * Put block `block` of `owner`'s disk, whose plaintext is the kernel page `srcKva` (a page of the
+   * owner's: called in the owner's context), into the bounce buffer as it must reach the disk: a
+   * plain copy, or under rcontainer a record sealed by the mini-OS. Returns the bytes to write, or
+   * -errno.
+   */
+  blockToDisk(pe: ProcessingElement, owner: number, block: number, srcKva: number): number;
+  /**
+   * The reverse: the bounce buffer holds block `block` as read from `owner`'s disk; put its
+   * plaintext into the kernel page `dstKva`. 0, or -errno: a sealed block that was tampered with,
+   * moved or rolled back is refused (-74 EBADMSG, -116 ESTALE), one never written is -2 (ENOENT).
+   */
+  blockFromDisk(pe: ProcessingElement, owner: number, block: number, dstKva: number): number;
+
+  // ------------------------------------------------------------ IPC leaving a container
+  /**
+   * True when bytes from context `from` to context `to` must cross as sealed frames (rc_ipc_out
+   * under rcontainer, between different contexts); false: the kernel copies them itself.
+   */
+  sealsIpc(from: number, to: number): boolean;
+  /**
+   * Consent of context `self` (the caller runs in it) to a channel with `peer`: a new channel id
+   * (rc_ipc_out Offer) when `channel` is undefined, else accept the peer's channel (Accept): 0.
+   * Negative: -errno.
+   */
+  ipcConsent(pe: ProcessingElement, self: number, peer: number, channel?: number): number;
+  /**
+   * Seal `length` bytes (≤ IPC_PAYLOAD_MAX) of context `from`'s kernel page `srcKva` for `to` on
+   * `channel` into the OS kernel page `frameKva` (owner 0): the frame's length, or -errno. With
+   * `fin`, the frame closes this direction.
+   */
+  ipcSeal(
+    pe: ProcessingElement,
+    from: number,
+    to: number,
+    channel: number,
+    srcKva: number,
+    length: number,
+    frameKva: number,
+    fin: boolean,
+  ): number;
+  /**
+   * Open the frame of `frameLength` bytes at OS page `frameKva` for receiver `to` (the caller runs
+   * in `to`'s context) into `to`'s kernel page `dstKva`: { bytes, fin } or -errno (-74 tampered,
+   * -116 replayed, -71 reordered or lost).
+   */
+  ipcOpen(
+    pe: ProcessingElement,
+    from: number,
+    to: number,
+    channel: number,
+    frameKva: number,
+    frameLength: number,
+    dstKva: number,
+  ): { readonly bytes: number; readonly fin: boolean } | number;
+  /** Drop `self`'s end of `channel` (rc_ipc_out Close). */
+  ipcClose(pe: ProcessingElement, self: number, peer: number, channel: number): void;
+
   // ------------------------------------------------------------ running tasks
   /**
    * Run `task` at EL0 on `pe`, which is idle in the OS context: its registers come back as they
@@ -174,6 +245,9 @@ export interface Platform {
 export interface UserStart {
   readonly pc: number;
 }
+
+/** Largest payload of one sealed IPC frame: the frame (payload + 48 bytes) fits a 4 KiB page. */
+export const IPC_PAYLOAD_MAX = 4096 - 48;
 
 /** Address of a new image's argument block (the top page of its stack). */
 export const ARG_BLOCK_VA = 0x7fff_f000_0000 - 4096;

@@ -239,6 +239,16 @@ export const PteSpace = { Kernel: 0 } as const;
  *   fresh ASID, inheriting copies of the parent's VMAs (fork). framePa = 0: the task's context
  *   starts zeroed; otherwise the PA of the con-shim frame of the parent's clone system call (as for
  *   rc_switch_to_miniOS): the child resumes from a copy of it with x0 = 0.
+ *   The task's record (tid, parent, saved PC/SPSR, address-space id, binary digest) and its
+ *   context go into SHIM(cid): the record page and the con-shim's context pages hold the first 60
+ *   records and 64 contexts; beyond, the mini-OS takes a scrubbed page of its own memory for the
+ *   next 64 records or 8 contexts (context pages mapped read-only at the next free slot of
+ *   SHIM_WINDOW_CONTEXT_SLOT..SHIM_WINDOW_KERNEL_SLOT - 1). Those pages count against the
+ *   container's quota and stay SHIM(cid) until rc_destroy_shim scrubs and frees them.
+ *   EINVAL: bad cid, flags, root or frame. ENOENT: unknown or unbound container. EPERM: a parent
+ *   outside the container, a second first task (parent 0), a frame outside the shim stacks.
+ *   ENOMEM: MAX_TASKS_PER_CONTAINER tasks live; no ASID, record slot or page left (mini-OS
+ *   memory or the container's quota).
  * rc_task_exec(cid, tid, digestPa, entryPc, root) → 0
  *   root as for rc_task_clone (0: the task is left without an address space); the task's previous
  *   address space is dropped. A task that execs from its own system call (it runs on the calling
@@ -246,7 +256,8 @@ export const PteSpace = { Kernel: 0 } as const;
  * rc_task_exit(cid, tid) → 0
  *   When the last task of an address space goes, the mini-OS scrubs every CTR(cid) granule that
  *   only this address space mapped, scrubs its table pages (they stay in the container's PT pool)
- *   and invalidates its ASID (TLBI ASIDE1). EBUSY while the task runs on a PE.
+ *   and invalidates its ASID (TLBI ASIDE1). The task's record and context are zeroed and free for
+ *   the next rc_task_clone. EBUSY while the task runs on a PE.
  *
  * rc_switch_to_depriv(cid, tid) → (does not return to the caller)
  *   Enter task `tid`: TTBR0_EL1 = its validated root with its ASID, VBAR_EL1 = the con-shim
@@ -305,23 +316,45 @@ export const CONTAINER_ASIDS = { base: 0x8000, count: 0x8000 } as const;
  */
 export const HOST_ASIDS = { base: 1, count: 0x7fff } as const;
 
-/** Largest container id (ids are 1..MAX_CONTAINER_ID; 0 means "the OS"). */
-export const MAX_CONTAINER_ID = 0xffff;
+/**
+ * Largest number of live tasks of one container (rc_task_clone: ENOMEM beyond). Each task has a
+ * task record and a saved context in SHIM(c); past the first 60 records (the record page) and 64
+ * contexts (the con-shim's context pages) the mini-OS takes further pages from its own memory,
+ * counted against the container's quota, until rc_destroy_shim.
+ */
+export const MAX_TASKS_PER_CONTAINER = 1024;
+
+/**
+ * Largest container id (ids are 1..MAX_CONTAINER_ID; 0 means "the OS"): every id has a 64 MiB
+ * con-shim window in the one L0 entry of the window region, whose L2 tables come from a fixed pool.
+ */
+export const MAX_CONTAINER_ID = 2047;
 
 /**
  * The con-shim windows in the kernel's TTBR1 space (DESIGN.md §4 "Container syscall"): container
- * c's window is the 2 MiB at {@link containerWindowVa}(c), walkable only under shim-GPT(c). Its
- * first SHIM_WINDOW_KERNEL_SLOT pages are the con-shim's (vectors, syscall stacks, records); the
- * rest hold the kernel's data for c (page cache, pipe and socket buffers): SHIM pages the kernel
- * gave with rc_malloc_mm(cid, pa, count, MallocKind.Shim), which returns the slot of the first one.
+ * c's window is the 64 MiB at {@link containerWindowVa}(c), walkable only under shim-GPT(c): every
+ * level-3 table of it is a SHIM(c) page (the first is the con-shim's ShimPage.windowTable, the
+ * others the mini-OS adds from its own memory as the kernel's data grows). Its 16384 page slots:
+ * - 0 .. 15: the con-shim's pages (vectors, syscall stacks at 12 .. 15, records, the first
+ *   64 task contexts), mapped at rc_create_shim;
+ * - SHIM_WINDOW_CONTEXT_SLOT .. SHIM_WINDOW_KERNEL_SLOT - 1 (16 .. 143): task-context pages the
+ *   mini-OS adds from its own memory when a container has more than 64 tasks (8 contexts each),
+ *   read-only and never executable (the restore stub reads a context there);
+ * - SHIM_WINDOW_KERNEL_SLOT .. SHIM_WINDOW_SLOTS - 1 (144 .. 16383): the kernel's data for c
+ *   (page cache, pipe and socket buffers, about 63 MiB): SHIM pages the kernel gave with
+ *   rc_malloc_mm(cid, pa, count, MallocKind.Shim), which returns the slot of the first one.
  */
 export const SHIM_WINDOW_BASE = -(2 ** 46) + 2 ** 30;
-/** Bytes of one container window. */
-export const SHIM_WINDOW_BYTES = 2 ** 21;
+/** Bytes of one container window (32 level-3 tables). */
+export const SHIM_WINDOW_BYTES = 2 ** 26;
+/** First window slot (4 KiB page) for the task-context pages the mini-OS adds on demand. */
+export const SHIM_WINDOW_CONTEXT_SLOT = 16;
+/** Window slots reserved for those context pages (8 contexts each). */
+export const SHIM_WINDOW_CONTEXT_PAGES = 128;
 /** First window slot (4 KiB page) that holds kernel data. */
-export const SHIM_WINDOW_KERNEL_SLOT = 16;
+export const SHIM_WINDOW_KERNEL_SLOT = SHIM_WINDOW_CONTEXT_SLOT + SHIM_WINDOW_CONTEXT_PAGES;
 /** Window slots: the pages of one window. */
-export const SHIM_WINDOW_SLOTS = 512;
+export const SHIM_WINDOW_SLOTS = SHIM_WINDOW_BYTES / 4096;
 
 /** Tables the mini-OS keeps for the window region (one L1, one L2 per 512 windows, one L3 for the trampoline). */
 export const WINDOW_TABLE_POOL = 136;
@@ -440,6 +473,8 @@ export const IPC_MAX_PAYLOAD = 65_536;
 export const IPC_FRAME_OVERHEAD = 48;
 /** Bytes of a disk block (plaintext) and of its sealed record. */
 export const STORAGE_BLOCK_BYTES = 4096;
+/** Bytes of the version tree of a sealed disk of `blockCount` blocks (rc_storage_attach's treePa). */
+export { storageTreeBytes } from './crypto/storage.js';
 export const SEALED_BLOCK_BYTES = 4144;
 /** Bytes rc_attest appends to the report: mini-OS public key (32), platform token (64). */
 export const ATTEST_TRAILER_BYTES = 96;

@@ -405,13 +405,23 @@ function osRange(minios: MiniOs, pa: number, length: number): boolean {
   return rangeOwned(minios, pa, length, isOs);
 }
 
-/** A range of `endpoint`'s memory: an OS buffer for the host, CTR/SHIM/Shared granules of c else. */
+/**
+ * A range of `endpoint`'s memory: an OS buffer for the host; else CTR(c) granules, SHIM(c)
+ * granules the kernel gave for its data (never the mini-OS's own con-shim pages: records, contexts,
+ * window tables) and Shared granules open to c.
+ */
 function endpointRange(state: IoState, endpoint: number, pa: number, length: number): boolean {
   if (endpoint === 0) return osRange(state.minios, pa, length);
   return rangeOwned(state.minios, pa, length, (kind, container, index) => {
-    if (kind === Owner.Ctr || kind === Owner.Shim) return container === endpoint;
+    if (kind === Owner.Ctr) return container === endpoint;
+    if (kind === Owner.Shim) return container === endpoint && kernelData(state.minios, endpoint, index);
     return kind === Owner.Shared && sharedWith(state, index, endpoint);
   });
+}
+
+/** A SHIM(cid) granule the kernel gave with rc_malloc_mm (its data: page cache, buffers). */
+function kernelData(minios: MiniOs, cid: number, index: number): boolean {
+  return minios.containers.get(cid)?.shimFromOs.has(index) === true;
 }
 
 function sharedWith(state: IoState, index: number, cid: number): boolean {
@@ -1243,8 +1253,9 @@ function blockCall(context: CallContext, args: readonly number[], op: 'seal' | '
   // The plaintext side is one whole page of CTR(c)/SHIM(c); the sealed side an OS buffer.
   const page = op === 'seal' ? src : dst;
   const record = op === 'seal' ? dst : src;
-  const mine = (kind: Owner, container: number): boolean =>
-    (kind === Owner.Ctr || kind === Owner.Shim) && container === cid;
+  // SHIM(c) only as the kernel's data pages: never a record, context or table of the con-shim.
+  const mine = (kind: Owner, container: number, index: number): boolean =>
+    container === cid && (kind === Owner.Ctr || (kind === Owner.Shim && kernelData(minios, cid, index)));
   if (page % GRANULE !== 0) return fail(RcError.EINVAL);
   if (!rangeOwned(minios, page, STORAGE_BLOCK_BYTES, mine)) return fail(RcError.EPERM);
   if (!osRange(minios, record, SEALED_BLOCK_BYTES)) return fail(RcError.EPERM);

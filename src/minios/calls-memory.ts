@@ -32,8 +32,8 @@
  * rc_destroy_shim scrubs and frees them), each holding 128 slots of 32 bytes:
  *   address space: +0 u32 kind = 1, +4 u32 ASID, +8 u64 root PA, +16 u32 id, +20 u32 task count
  *   VMA:           +0 u32 kind = 2, +4 u32 address-space id, +8 u64 start, +16 u64 end, +24 u32 prot
- *   free slots are zero. The task slot of the record page (containers.ts ShimRecord.tasks) holds
- *   the task's address-space id at +20 (0: none).
+ *   free slots are zero. A task's record slot (containers.ts ShimRecord.tasks, task-table.ts)
+ *   holds the task's address-space id at +20 (0: none).
  *
  * TLB maintenance uses the inner-shareable broadcast forms (TLBI VAE1IS, VAAE1IS, ASIDE1IS): an
  * address space may have run on any PE.
@@ -56,7 +56,7 @@ import {
   VmaProt,
 } from './abi.js';
 import { isCid, refuse, type CallContext, type CallHandler, type CallOutcome } from './calls.js';
-import type { ContainerRecord } from './containers.js';
+import { ownedGranuleCount, type ContainerRecord } from './containers.js';
 import { isIoTableGranule } from './calls-io.js';
 import type { MiniOs } from './minios.js';
 import type { OwnershipTable } from './ownership.js';
@@ -166,8 +166,11 @@ const TWO48 = 2 ** 48;
 const SPAN = [2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12] as const;
 const SLOT_BYTES = 32;
 const SLOTS_PER_GRANULE = GRANULE / SLOT_BYTES;
-/** Largest record area of one container (4096 slots). */
-const MAX_RECORD_GRANULES = 32;
+/**
+ * Largest record area of one container (32768 slots): room for MAX_TASKS_PER_CONTAINER address
+ * spaces with 31 VMAs each on average (1 MiB of mini-OS memory, charged to the container's quota).
+ */
+const MAX_RECORD_GRANULES = 256;
 const SlotKind = { Space: 1, Vma: 2 } as const;
 /** Byte offset of the address-space id in a task slot of the record page. */
 const TASK_SLOT_SPACE_ID = 20;
@@ -342,9 +345,8 @@ function reserveSlots({ minios, pe, port }: CallContext, memory: ContainerMemory
     }
   };
   while (memory.freeSlots.length < count) {
-    const owned = record.ctr.size + record.pt.size + record.shim.length + record.shimFromOs.size;
     const pa =
-      memory.areas.length < MAX_RECORD_GRANULES && owned < minios.params.containerQuota
+      memory.areas.length < MAX_RECORD_GRANULES && ownedGranuleCount(record) < minios.params.containerQuota
         ? minios.heap.allocate(GRANULE)
         : undefined;
     if (pa === undefined) {

@@ -17,7 +17,7 @@ import {
 } from './abi.js';
 import {
   CONTEXT_BYTES,
-  CONTEXTS_PER_PAGE,
+  ownedGranuleCount,
   SHIM_MAGIC,
   ShimPage,
   ShimRecord,
@@ -26,6 +26,18 @@ import {
 } from './containers.js';
 import { SPSR_EL0, SPSR_EL1H_MASKED } from './el3.js';
 import { containerWindow, TRAMPOLINE_VA, TrampolineCode } from './trampoline.js';
+import {
+  contextLocation,
+  contextVa,
+  contextWindowSlots,
+  initialFreeSlots,
+  releaseTaskSlots,
+  reserveTaskSlots,
+  returnHeapPage,
+  takeHeapPage,
+  takeTaskSlots,
+  taskSlotPa,
+} from './task-table.js';
 import type { MiniOs } from './minios.js';
 import type { LinearMapPort } from './port.js';
 import { IO_CALLS, forgetIo } from './calls-io.js';
@@ -64,7 +76,6 @@ export type CallHandler = (context: CallContext, args: readonly number[]) => Cal
 const MAX_MALLOC_GRANULES = 1 << 16;
 const MAX_CONFIG_BYTES = 1 << 16;
 const MAX_IMAGE_BINARIES = 4096;
-const TASK_SLOTS = (4096 - ShimRecord.tasks) / ShimRecord.taskSlotBytes;
 
 /** A refusal. */
 export function refuse(result: RcError): CallOutcome {
@@ -159,6 +170,10 @@ function createShim({ minios, pe, port }: CallContext, cid: number): CallOutcome
     pt: new Set(),
     shimFromOs: new Set(),
     nextWindowSlot: SHIM_WINDOW_KERNEL_SLOT,
+    contextPages: [],
+    taskPages: [],
+    windowTables: [],
+    ...initialFreeSlots(),
   };
   const shimPas = indices.map((index) => own.paOf(index));
   if (!minios.trampoline.mapContainer(port, cid, shimPas)) {
@@ -179,7 +194,9 @@ function createShim({ minios, pe, port }: CallContext, cid: number): CallOutcome
 
 /**
  * rc_destroy_shim(cid): refused while the container is bound, has tasks or still owns CTR/PT
- * memory (rc_destroy_container first). SHIM granules go back where they came from, scrubbed.
+ * memory (rc_destroy_container first). SHIM granules go back where they came from, scrubbed: the
+ * kernel's data pages to the OS; the con-shim, the memory records and the extra task-record and
+ * context pages to the mini-OS heap.
  */
 function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcome {
   if (!isCid(cid)) return refuse(RcError.EINVAL);
@@ -190,13 +207,25 @@ function destroyShim({ minios, pe, port }: CallContext, cid: number): CallOutcom
   // The kernel's window onto the shim goes first, then every cached translation of it.
   minios.trampoline.unmapContainer(port, cid);
   minios.trampoline.unregisterConShim(minios.host, minios.ownership.paOf(record.shim[ShimPage.vectors]!));
-  for (let i = 0; i < record.nextWindowSlot; i++) pe.tlbi('VAAE1IS', containerWindow(cid) + i * 4096);
+  const mapped = [
+    ...Array.from({ length: ShimPage.mapped }, (_, slot) => slot),
+    ...contextWindowSlots(record),
+    ...Array.from(
+      { length: record.nextWindowSlot - SHIM_WINDOW_KERNEL_SLOT },
+      (_, i) => SHIM_WINDOW_KERNEL_SLOT + i,
+    ),
+  ];
+  for (const slot of mapped) pe.tlbi('VAAE1IS', containerWindow(cid) + slot * 4096);
   const fromOs = [...record.shimFromOs];
-  for (const index of [...record.shim, ...fromOs]) minios.scrub(port, index);
+  const fromHeap = [...record.shim, ...record.contextPages, ...record.taskPages, ...record.windowTables];
+  for (const index of [...fromHeap, ...fromOs]) minios.scrub(port, index);
   if (!minios.transfer(pe, fromOs, Owner.Os, 0)) return refuse(RcError.ENOMEM);
   record.shimFromOs.clear();
-  if (!minios.transfer(pe, record.shim, Owner.Mini, 0)) return refuse(RcError.ENOMEM);
-  for (const index of record.shim) minios.heap.freeBlock(minios.ownership.paOf(index), 4096);
+  if (!minios.transfer(pe, fromHeap, Owner.Mini, 0)) return refuse(RcError.ENOMEM);
+  for (const index of fromHeap) minios.heap.freeBlock(minios.ownership.paOf(index), 4096);
+  record.contextPages.length = 0;
+  record.taskPages.length = 0;
+  record.windowTables.length = 0;
   minios.views.dropView(cid);
   minios.containers.delete(cid);
   forgetContainer(minios, cid);
@@ -299,13 +328,8 @@ function destroyContainer({ minios, pe, port }: CallContext, cid: number): CallO
  * rc_malloc_mm(cid, pa, count, kind): move `count` OS granules starting at `pa` into CTR/PT/SHIM(c):
  * scrub, edit the GPT views, invalidate GPT information for the range.
  */
-function mallocMm(
-  { minios, pe, port }: CallContext,
-  cid: number,
-  pa: number,
-  count: number,
-  kind: number,
-): CallOutcome {
+function mallocMm(context: CallContext, cid: number, pa: number, count: number, kind: number): CallOutcome {
+  const { minios, pe, port } = context;
   if (!isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
   if (record === undefined) return refuse(RcError.ENOENT);
@@ -324,24 +348,66 @@ function mallocMm(
     if (osMappings(minios, pa + i * 4096) > 0) return refuse(RcError.EBUSY);
     indices.push(index);
   }
-  const owned = record.ctr.size + record.pt.size + record.shim.length + record.shimFromOs.size;
-  if (owned + count > minios.params.containerQuota) return refuse(RcError.ENOMEM);
-  // Kernel data (Shim) goes into the container's window: refuse before anything changes if it is full.
+  if (ownedGranuleCount(record) + count > minios.params.containerQuota) return refuse(RcError.ENOMEM);
+  // Kernel data (Shim) goes into the container's window: refuse before anything changes if it is
+  // full, or if a level-3 table it needs cannot be had.
   const firstSlot = record.nextWindowSlot;
-  if (kind === MallocKind.Shim && firstSlot + count > SHIM_WINDOW_SLOTS) return refuse(RcError.ENOMEM);
+  if (kind === MallocKind.Shim) {
+    if (firstSlot + count > SHIM_WINDOW_SLOTS) return refuse(RcError.ENOMEM);
+    if (!growWindow(context, record, Math.floor((firstSlot + count - 1) / 512)))
+      return refuse(RcError.ENOMEM);
+  }
   for (const index of indices) minios.scrub(port, index);
   if (!minios.transfer(pe, indices, kind as Owner, cid)) return refuse(RcError.ENOMEM);
   const set = kind === MallocKind.Pt ? record.pt : kind === MallocKind.Ctr ? record.ctr : record.shimFromOs;
   for (const index of indices) set.add(index);
   if (kind !== MallocKind.Shim) return { result: 0 };
-  const windowTable = minios.ownership.paOf(record.shim[ShimPage.windowTable]!);
-  indices.forEach((index, i) =>
-    minios.trampoline.mapKernelData(port, windowTable, firstSlot + i, minios.ownership.paOf(index)),
-  );
+  indices.forEach((index, i) => {
+    const slot = firstSlot + i;
+    const chunk = Math.floor(slot / 512);
+    const table = chunk === 0 ? record.shim[ShimPage.windowTable]! : record.windowTables[chunk - 1]!;
+    minios.trampoline.mapKernelData(port, minios.ownership.paOf(table), slot, minios.ownership.paOf(index));
+  });
   record.nextWindowSlot = firstSlot + count;
   return { result: firstSlot };
 }
 
+/**
+ * Give container `record`'s window level-3 tables up to 2 MiB chunk `lastChunk` (SHIM(c) pages from
+ * the mini-OS heap, linked under the window's L2 entries). False, with nothing added, if the heap
+ * or the quota runs out.
+ */
+function growWindow(context: CallContext, record: ContainerRecord, lastChunk: number): boolean {
+  const added: number[] = [];
+  while (record.windowTables.length < lastChunk) {
+    const chunk = record.windowTables.length + 1;
+    const table = takeHeapPage(context, record);
+    const linked =
+      table !== undefined &&
+      context.minios.trampoline.linkWindowTable(
+        context.port,
+        record.cid,
+        chunk,
+        context.minios.ownership.paOf(table),
+      );
+    if (!linked) {
+      if (table !== undefined) returnHeapPage(context, table);
+      for (const index of added.reverse()) {
+        record.windowTables.pop();
+        returnHeapPage(context, index);
+      }
+      return false;
+    }
+    record.windowTables.push(table);
+    added.push(table);
+  }
+  return true;
+}
+
+/**
+ * Write task `task`'s record into its slot of the task table (task-table.ts), or zero slot `slot`
+ * (task undefined), and the number of live tasks into the record page.
+ */
 function writeTaskSlot(
   minios: MiniOs,
   port: LinearMapPort,
@@ -349,7 +415,8 @@ function writeTaskSlot(
   slot: number,
   task: TaskRecord | undefined,
 ): void {
-  const at = minios.ownership.paOf(record.shim[0]!) + ShimRecord.tasks + slot * ShimRecord.taskSlotBytes;
+  const at = taskSlotPa(minios, record, slot);
+  port.write32(minios.ownership.paOf(record.shim[0]!) + ShimRecord.taskCount, record.tasks.size);
   if (task === undefined) {
     port.fill(at, ShimRecord.taskSlotBytes, 0);
     return;
@@ -360,21 +427,6 @@ function writeTaskSlot(
   port.write32(at + 16, task.savedSpsr);
   port.write32(at + TASK_SLOT_SPACE_ID_OFFSET, taskSpaceId(minios, record, task.tid));
   if (task.binary !== undefined) port.writeBytes(at + 32, Buffer.from(task.binary, 'hex'));
-}
-
-/** PA of a context slot of SHIM(c) no task uses, or undefined when all are taken. */
-function freeContextSlot(minios: MiniOs, record: ContainerRecord): number | undefined {
-  const used = new Set([...record.tasks.values()].map((task) => task.contextPa));
-  for (let slot = 0; slot < ShimPage.contextPages * CONTEXTS_PER_PAGE; slot++) {
-    const page = record.shim[ShimPage.firstContext + Math.floor(slot / CONTEXTS_PER_PAGE)]!;
-    const pa = minios.ownership.paOf(page) + (slot % CONTEXTS_PER_PAGE) * 512;
-    if (!used.has(pa)) return pa;
-  }
-  return undefined;
-}
-
-function slotOf(record: ContainerRecord, tid: number): number {
-  return [...record.tasks.keys()].indexOf(tid);
 }
 
 /**
@@ -399,15 +451,22 @@ function taskClone(
   const frame = framePa === 0 ? undefined : readShimFrame(minios, port, record, framePa);
   if (typeof frame === 'number') return refuse(frame);
   if (parent === 0 && record.tasks.size > 0) return refuse(RcError.EPERM);
-  if (record.tasks.size >= TASK_SLOTS) return refuse(RcError.ENOMEM);
+  // A record slot and a context for the child (MAX_TASKS_PER_CONTAINER, mini-OS memory, quota).
+  const undoReserve = reserveTaskSlots(context, record);
+  if (typeof undoReserve === 'number') return refuse(undoReserve);
   const attachSpace = prepareCloneSpace(context, record, parent, root, flags);
-  if (typeof attachSpace === 'number') return refuse(attachSpace);
-  const contextPa = freeContextSlot(minios, record);
-  if (contextPa === undefined) return refuse(RcError.ENOMEM);
+  if (typeof attachSpace === 'number') {
+    undoReserve();
+    return refuse(attachSpace);
+  }
+  const { slot, context: contextNumber } = takeTaskSlots(record);
+  const contextPa = contextLocation(minios, record, contextNumber).pa;
   const tid = record.nextTid++;
   const task: TaskRecord = {
     tid,
     parent,
+    slot,
+    context: contextNumber,
     binary: parent === 0 ? undefined : record.tasks.get(parent)!.binary,
     savedPc: frame?.pc ?? 0,
     savedSpsr: frame?.spsr ?? SPSR_EL0,
@@ -418,7 +477,7 @@ function taskClone(
   if (frame !== undefined) port.writeBytes(contextPa + 8, frame.bytes.subarray(8));
   record.tasks.set(tid, task);
   attachSpace(tid);
-  writeTaskSlot(minios, port, record, slotOf(record, tid), task);
+  writeTaskSlot(minios, port, record, slot, task);
   return { result: tid };
 }
 
@@ -460,7 +519,7 @@ function taskExec(
   port.fill(task.contextPa, CONTEXT_BYTES, 0);
   port.write64(task.contextPa + 31 * 8, (entryPc % 2 ** 32) >>> 0, Math.floor(entryPc / 2 ** 32) >>> 0);
   port.write64(task.contextPa + 32 * 8, SPSR_EL0, 0);
-  writeTaskSlot(minios, port, record, slotOf(record, tid), task);
+  writeTaskSlot(minios, port, record, task.slot, task);
   // A task that execs from its own system call runs on with its new address space.
   if (task.runningOn === context.pe.id && root !== 0) loadTaskSpace(context, cid, tid);
   return { result: 0 };
@@ -481,13 +540,9 @@ function taskExit(context: CallContext, cid: number, tid: number): CallOutcome {
   if (task.runningOn !== undefined) return refuse(RcError.EBUSY);
   releaseTaskSpace(context, record, tid);
   port.fill(task.contextPa, CONTEXT_BYTES, 0);
-  const slots = [...record.tasks.keys()];
   record.tasks.delete(tid);
-  // Compact the slots so that the record page matches the task map.
-  for (let slot = 0; slot < slots.length; slot++) {
-    const remaining = [...record.tasks.values()][slot];
-    writeTaskSlot(minios, port, record, slot, remaining);
-  }
+  writeTaskSlot(minios, port, record, task.slot, undefined);
+  releaseTaskSlots(record, task.slot, task.context);
   return { result: 0 };
 }
 
@@ -508,9 +563,8 @@ function switchToDepriv(context: CallContext, cid: number, tid: number): CallOut
   // The task runs on the address space the mini-OS validated: only the mini-OS writes TTBR0_EL1.
   if (!loadTaskSpace(context, cid, tid)) return refuse(RcError.EPERM);
   task.runningOn = pe.id;
-  const shimPas = record.shim.map((index) => minios.ownership.paOf(index));
   return {
-    result: minios.trampoline.contextVa(cid, shimPas, task.contextPa),
+    result: contextVa(minios, record, task.context),
     leaveTo: {
       view: record.view,
       pc: TRAMPOLINE_VA + TrampolineCode.restore,
@@ -540,8 +594,9 @@ function setKernelEntry(
 
 /**
  * Read the EL0 context frame (CONTEXT_BYTES: x0..x30, PC, SPSR) a con-shim entry pushed at
- * `framePa`: it must lie in one SHIM(cid) granule outside the pages the mini-OS keeps for itself,
- * and resume at EL0t below 2^48 (a forged frame must not make a task resume at EL1).
+ * `framePa`: it must lie in one of the con-shim's syscall stack pages (never a page the mini-OS
+ * keeps for itself: records, contexts, the window table, the vectors), and resume at EL0t below
+ * 2^48 (a forged frame must not make a task resume at EL1).
  */
 function readShimFrame(
   minios: MiniOs,
@@ -552,12 +607,12 @@ function readShimFrame(
   if (!Number.isSafeInteger(framePa) || framePa < 0 || framePa % 8 !== 0) return RcError.EINVAL;
   if (Math.floor(framePa / 4096) !== Math.floor((framePa + CONTEXT_BYTES - 1) / 4096)) return RcError.EINVAL;
   const index = minios.ownership.indexOf(framePa);
-  const reserved = record.shim.slice(0, ShimPage.firstContext + ShimPage.contextPages);
+  const stacks = record.shim.slice(ShimPage.firstStack, ShimPage.mapped);
   if (
     index < 0 ||
     minios.ownership.kindOf(index) !== Owner.Shim ||
     minios.ownership.containerOf(index) !== record.cid ||
-    reserved.includes(index)
+    !stacks.includes(index)
   ) {
     return RcError.EPERM;
   }
@@ -596,7 +651,7 @@ function switchToMiniOs(
   task.savedPc = frame.pc;
   task.savedSpsr = frame.spsr;
   task.runningOn = undefined;
-  writeTaskSlot(minios, port, record, slotOf(record, tid), task);
+  writeTaskSlot(minios, port, record, task.slot, task);
   // The container no longer runs here: the caller continues in the OS context.
   return { result: 0, toOsContext: true };
 }

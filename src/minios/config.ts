@@ -15,7 +15,11 @@ export const miniOsParamsSchema = z.object({
    * then syscall stacks and per-container globals (containers.ts ShimPage).
    */
   shimGranules: z.number().int().min(16).max(4096).default(16),
-  /** Largest number of granules one container may own (CTR + PT + SHIM). */
+  /**
+   * Largest number of granules one container may own: CTR + PT + SHIM, the last counting the
+   * con-shim, the kernel's data pages and the record and context pages the mini-OS adds
+   * (containers.ts ownedGranuleCount).
+   */
   containerQuota: z
     .number()
     .int()

@@ -6,15 +6,22 @@
  *   executable): the OS-context exception vectors, which forward to the kernel's registered
  *   entries, and the restore stub that reloads a task's registers after rc_switch_to_depriv;
  * - one 2 MiB window per container mapping its first ShimPage.mapped SHIM pages: the con-shim
- *   vectors (executable), the syscall stacks (writable), the records (read-only). The window's
- *   level-3 table is itself a SHIM page, so outside shim-GPT(c) even the walk to it faults.
+ *   vectors (executable), the syscall stacks (writable), the records and contexts (read-only);
+ *   then the extra context pages (read-only, abi.ts SHIM_WINDOW_CONTEXT_SLOT ..) and the kernel's
+ *   data pages (writable, SHIM_WINDOW_KERNEL_SLOT ..). The window's level-3 table is itself a
+ *   SHIM page, so outside shim-GPT(c) even the walk to it faults.
  * Every table of the region is written only by the mini-OS (rc_set_pte refuses the L0 entry).
  */
 import { leafDescriptor } from '../hw/layout.js';
 import type { Machine } from '../hw/machine.js';
 import type { ProcessingElement } from '../hw/pe.js';
 import { Ec, esrClass } from '../hw/exceptions.js';
-import { containerWindowVa, SHIM_WINDOW_KERNEL_SLOT } from './abi.js';
+import {
+  containerWindowVa,
+  SHIM_WINDOW_CONTEXT_SLOT,
+  SHIM_WINDOW_KERNEL_SLOT,
+  SHIM_WINDOW_SLOTS,
+} from './abi.js';
 import { ShimPage } from './containers.js';
 import type { PhysPort } from './port.js';
 
@@ -136,12 +143,33 @@ export class Trampoline {
   }
 
   /**
-   * Map the SHIM page `pa` at window slot `slot` (≥ SHIM_WINDOW_KERNEL_SLOT) of container `cid`:
-   * kernel data, writable at EL1, never executable. The window's level-3 table is `windowTable`.
+   * Map the SHIM page `pa` at window slot `slot` (≥ SHIM_WINDOW_KERNEL_SLOT): kernel data, writable
+   * at EL1, never executable. `table` is the level-3 table of the slot's 2 MiB (slot / 512).
    */
-  mapKernelData(port: PhysPort, windowTable: number, slot: number, pa: number): boolean {
-    if (slot < SHIM_WINDOW_KERNEL_SLOT || slot >= 512) return false;
-    return port.write64(windowTable + 8 * slot, ...leafDescriptor(pa, { ap: 0, pxn: true, uxn: true }, 3));
+  mapKernelData(port: PhysPort, table: number, slot: number, pa: number): boolean {
+    if (slot < SHIM_WINDOW_KERNEL_SLOT || slot >= SHIM_WINDOW_SLOTS) return false;
+    return port.write64(table + 8 * (slot % 512), ...leafDescriptor(pa, { ap: 0, pxn: true, uxn: true }, 3));
+  }
+
+  /**
+   * Link `table` (a zeroed SHIM(cid) page) as the level-3 table of 2 MiB chunk `chunk` (1 ..
+   * SHIM_WINDOW_SLOTS / 512 - 1) of container `cid`'s window.
+   */
+  linkWindowTable(port: PhysPort, cid: number, chunk: number, table: number): boolean {
+    const va = containerWindow(cid) + chunk * MIB2;
+    const l2 = this.l2.get(Math.floor((va - WINDOW_BASE) / GIB));
+    if (l2 === undefined || chunk < 1 || chunk >= SHIM_WINDOW_SLOTS / 512) return false;
+    return port.write64(l2 + 8 * (Math.floor((va - WINDOW_BASE) / MIB2) % 512), ...tableDescriptor(table));
+  }
+
+  /**
+   * Map the SHIM page `pa` of task contexts at window slot `slot` (SHIM_WINDOW_CONTEXT_SLOT ..
+   * SHIM_WINDOW_KERNEL_SLOT - 1): read-only at EL1 (AP = 0b10), never executable, like the
+   * con-shim's own context pages. The slot was unmapped, so no TLB entry can hold it.
+   */
+  mapContextPage(port: PhysPort, windowTable: number, slot: number, pa: number): boolean {
+    if (slot < SHIM_WINDOW_CONTEXT_SLOT || slot >= SHIM_WINDOW_KERNEL_SLOT) return false;
+    return port.write64(windowTable + 8 * slot, ...leafDescriptor(pa, { ap: 2, pxn: true, uxn: true }, 3));
   }
 
   /** Unmap container `cid`'s window (its SHIM pages are about to be scrubbed and released). */
@@ -149,14 +177,11 @@ export class Trampoline {
     const va = containerWindow(cid);
     const l2 = this.l2.get(Math.floor((va - WINDOW_BASE) / GIB));
     if (l2 === undefined) return true;
-    return port.write64(l2 + 8 * (Math.floor((va - WINDOW_BASE) / MIB2) % 512), 0, 0);
-  }
-
-  /** VA of the context slot at `contextPa` (a ShimPage context page of container `cid`). */
-  contextVa(cid: number, shimPas: readonly number[], contextPa: number): number {
-    const page = Math.floor(contextPa / 4096) * 4096;
-    const index = shimPas.indexOf(page);
-    return containerWindow(cid) + index * 4096 + (contextPa - page);
+    const first = Math.floor((va - WINDOW_BASE) / MIB2) % 512;
+    for (let chunk = 0; chunk < SHIM_WINDOW_SLOTS / 512; chunk++) {
+      if (!port.write64(l2 + 8 * (first + chunk), 0, 0)) return false;
+    }
+    return true;
   }
 
   /** VA of container `cid`'s con-shim vectors. */
@@ -168,6 +193,9 @@ export class Trampoline {
   registerConShim(machine: Machine, cid: number, vectorsPa: number): void {
     const window = containerWindow(cid);
     const stackTop = window + ShimPage.mapped * 4096; // the last stack page's end
+    // The store buffer of the frame push (reused: the words are written to SHIM(c) at once).
+    const words = new Uint32Array(FRAME_BYTES / 4);
+    const bytes = new Uint8Array(words.buffer);
     for (const offset of [0x400, 0x480, 0x200, 0x280]) {
       machine.code.register(vectorsPa + offset, `con-shim(${cid})+0x${offset.toString(16)}`, (pe) => {
         // Push the interrupted context on c's syscall stack (in SHIM(c), writable only here and
@@ -175,11 +203,13 @@ export class Trampoline {
         const frame = stackTop - FRAME_BYTES - 8;
         if (offset === 0x400 || offset === 0x480) {
           // One block store of the 33 words (x0..x30, ELR_EL1, SPSR_EL1), as STP pairs would do.
-          const words = new Uint32Array(FRAME_BYTES / 4);
-          for (let r = 0; r <= 30; r++) putWord(words, r, pe.x[r]!);
+          const x = pe.x;
+          for (let r = 0; r <= 30; r++) putWord(words, r, x[r]!);
           putWord(words, 31, pe.regs.number('ELR_EL1'));
           putWord(words, 32, pe.regs.low('SPSR_EL1'));
-          if (!pe.writeBytes(frame, new Uint8Array(words.buffer))) return;
+          const stored = pe.writeBytes(frame, bytes);
+          words.fill(0);
+          if (!stored) return;
         }
         pe.x[0] = frame;
         this.forward(pe, offset);
@@ -233,6 +263,11 @@ function loadSigned(pe: ProcessingElement, va: number): number {
 
 /** Store `value` (a register: an integer below 2^53, two's complement if negative) as word `index`. */
 function putWord(words: Uint32Array, index: number, value: number): void {
+  if (value >= 0 && value < 2 ** 32) {
+    words[2 * index] = value;
+    words[2 * index + 1] = 0;
+    return;
+  }
   const high = Math.floor(value / 2 ** 32);
   words[2 * index] = value - high * 2 ** 32;
   words[2 * index + 1] = high;

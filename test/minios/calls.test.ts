@@ -186,6 +186,39 @@ describe('rc_malloc_mm', () => {
     expect(p.minios.ownership.kindAt(OS_POOL[6]!)).toBe(Owner.Os);
   });
 
+  it('grows the window with level-3 tables of SHIM(c) from its own heap, and frees them with the shim', () => {
+    const p = bootTestPlatform();
+    // The same container without the 400 pages, as a control for the heap's accounting.
+    const control = bootTestPlatform();
+    boundContainer(control, 1);
+    const controlBefore = control.minios.heap.available;
+    expect(control.call(RcCall.DestroyContainer, 1)).toBe(0);
+    expect(control.call(RcCall.DestroyShim, 1)).toBe(0);
+    const controlFreed = control.minios.heap.available - controlBefore;
+    boundContainer(p, 1);
+    // 400 pages from the second GiB run past slot 511: a second level-3 table is needed.
+    const base = 0xd000_0000 + 64 * 4096;
+    expect(p.call(RcCall.MallocMm, 1, base, 400, MallocKind.Shim)).toBe(SHIM_WINDOW_KERNEL_SLOT);
+    const record = p.minios.containers.get(1)!;
+    expect(record.windowTables).toHaveLength(1);
+    const table = record.windowTables[0]!;
+    expect(p.minios.ownership.kindOf(table)).toBe(Owner.Shim);
+    expect(p.minios.ownership.containerOf(table)).toBe(1);
+    expect(openIn(p, p.minios.views.osL0, p.minios.ownership.paOf(table))).toBe(false);
+    const slot = 520; // in the second table
+    const leaf = p.machine.memory.read32(p.minios.ownership.paOf(table) + 8 * (slot % 512));
+    expect((leaf & 0xffff_f000) >>> 0).toBe((base + (slot - SHIM_WINDOW_KERNEL_SLOT) * 4096) % 2 ** 32);
+    const out = new TranslationResult();
+    p.pe.probe(containerWindowVa(1) + slot * 4096, 1, Access.Read, out);
+    expect(out.fault).toBe(MmuFault.Gpc); // the OS context cannot walk to it
+    const before = p.minios.heap.available;
+    expect(p.call(RcCall.DestroyContainer, 1)).toBe(0);
+    expect(p.call(RcCall.DestroyShim, 1)).toBe(0);
+    expect(p.minios.ownership.kindOf(table)).toBe(Owner.Mini);
+    // The window table and the view's private L1 table of the second GiB (128 KiB) come back too.
+    expect(p.minios.heap.available - before).toBe(controlFreed + 4096 + 128 * 1024);
+  });
+
   it('refuses granules that are not OS-owned, bad kinds and counts, and quota overruns', () => {
     const p = bootTestPlatform({ containerQuota: 20 });
     boundContainer(p, 1);

@@ -747,6 +747,25 @@ function storageFixture(): { p: TestPlatform; dev: Devices; plain: number; back:
 const RECORD_SECTORS = Math.ceil(SEALED_BLOCK_BYTES / SECTOR_BYTES);
 
 describe('sealed storage (rc_seal_block, rc_open_block, rc_storage_attach)', () => {
+  it("refuses the mini-OS's own con-shim pages (records, contexts, window table) as the plaintext page", () => {
+    const { p, plain } = storageFixture();
+    const record = p.minios.containers.get(1)!;
+    const own = p.minios.ownership;
+    expect(callAs(p, 1, RcCall.SealBlock, 1, 3, plain, BUF)).toBe(1);
+    for (const page of [ShimPage.record, ShimPage.firstContext, ShimPage.windowTable]) {
+      const pa = own.paOf(record.shim[page]!);
+      const before = p.machine.memory.readBytes(pa, 4096)!;
+      // Decrypting a block into c's window table would let the kernel forge c's window mappings.
+      expect(callAs(p, 1, RcCall.OpenBlock, 1, 3, BUF, pa)).toBe(RcError.EPERM);
+      expect(callAs(p, 1, RcCall.SealBlock, 1, 4, pa, BUF + 0x2000)).toBe(RcError.EPERM);
+      expect(p.machine.memory.readBytes(pa, 4096)).toEqual(before);
+    }
+    // A SHIM page the kernel gave for its data is accepted.
+    const data = p.call(RcCall.MallocMm, 1, OS_POOL[26]!, 1, MallocKind.Shim);
+    expect(data).toBeGreaterThan(0);
+    expect(callAs(p, 1, RcCall.OpenBlock, 1, 3, BUF, OS_POOL[26]!)).toBe(1);
+  });
+
   it('round-trips a container block through the block device by DMA, sealed on the disk', () => {
     const { p, dev, plain, back } = storageFixture();
     const memory = p.machine.memory;
@@ -814,7 +833,9 @@ describe('sealed storage (rc_seal_block, rc_open_block, rc_storage_attach)', () 
   it('refuses callers other than the container, plaintext outside it, records outside OS memory, bad blocks and disks', () => {
     const { p, plain, back } = storageFixture();
     const theirs = give(p, 2, OS_POOL[27]!);
-    const shim = p.minios.ownership.paOf(p.minios.containers.get(1)!.shim[1]!);
+    const ioRecord = p.minios.ownership.paOf(p.minios.containers.get(1)!.shim[1]!);
+    const shim = OS_POOL[29]!;
+    expect(p.call(RcCall.MallocMm, 1, shim, 1, MallocKind.Shim)).toBeGreaterThan(0);
     expect(p.call(RcCall.SealBlock, 1, 0, plain, BUF)).toBe(RcError.EPERM); // from the OS context
     expect(callAs(p, 2, RcCall.SealBlock, 1, 0, plain, BUF)).toBe(RcError.EPERM); // as container 2
     expect(callAs(p, 1, RcCall.SealBlock, 1, 0, theirs, BUF)).toBe(RcError.EPERM);
@@ -824,7 +845,8 @@ describe('sealed storage (rc_seal_block, rc_open_block, rc_storage_attach)', () 
     expect(callAs(p, 1, RcCall.SealBlock, 1, 0, plain + 8, BUF)).toBe(RcError.EINVAL);
     expect(callAs(p, 1, RcCall.SealBlock, 1, 16, plain, BUF)).toBe(RcError.EINVAL);
     expect(callAs(p, 1, RcCall.SealBlock, 1, -1, plain, BUF)).toBe(RcError.EINVAL);
-    expect(callAs(p, 1, RcCall.SealBlock, 1, 0, shim, BUF)).toBe(1); // SHIM(c) (page cache) is c's too
+    expect(callAs(p, 1, RcCall.SealBlock, 1, 0, ioRecord, BUF)).toBe(RcError.EPERM); // the con-shim's own page
+    expect(callAs(p, 1, RcCall.SealBlock, 1, 0, shim, BUF)).toBe(1); // SHIM(c) page cache is c's too
     expect(callAs(p, 1, RcCall.OpenBlock, 1, 0, BUF, shim)).toBe(1);
     expect(callAs(p, 1, RcCall.OpenBlock, 1, 0, BUF, theirs)).toBe(RcError.EPERM);
     expect(callAs(p, 1, RcCall.OpenBlock, 1, 0, plain, back)).toBe(RcError.EPERM); // record from c1

@@ -13,6 +13,7 @@ import { PROC_TEXT_CYCLES_PER_BYTE } from './costs.js';
 import { direntType, type DirEntry, type FsCtx, type Inode, type SuperBlock } from './inode.js';
 import { childPathName, pathName } from './path-name.js';
 import type { PathRef } from './path-ref.js';
+import { NsHandle, type NsKind } from '../core/ns-handle.js';
 import { mapsText, mountsText, statusText, type ProcReader } from './proc-text.js';
 import { MAX_RW_COUNT, seekWithin, vfsFileOf, vfsRelease, vfsStat } from './vfs-file.js';
 
@@ -31,7 +32,9 @@ type ProcKind =
   | 'maps'
   | 'mounts'
   | 'comm'
-  | 'mem';
+  | 'mem'
+  | 'nsdir'
+  | 'ns';
 
 /** Entries of /proc/<pid>, in listing order, with their kind and mode. */
 const PID_ENTRIES: readonly (readonly [string, ProcKind, number])[] = [
@@ -42,6 +45,7 @@ const PID_ENTRIES: readonly (readonly [string, ProcKind, number])[] = [
   ['maps', 'maps', S.IFREG | 0o444],
   ['mem', 'mem', S.IFREG | 0o600],
   ['mounts', 'mounts', S.IFREG | 0o444],
+  ['ns', 'nsdir', S.IFDIR | 0o511],
   ['root', 'rootlink', S.IFLNK | 0o777],
   ['status', 'status', S.IFREG | 0o444],
 ];
@@ -60,9 +64,22 @@ const KIND_SLOT: Readonly<Record<ProcKind, number>> = {
   mounts: 11,
   comm: 12,
   mem: 13,
+  nsdir: 14,
+  ns: 15,
 };
-/** Inode numbers: per process, 16 kind slots then one per fd. */
-const INO_PER_PROCESS = 16 + 1024;
+/** Namespace entries of /proc/<pid>/ns (setns(2) takes an open one), with their inode slots. */
+const NS_ENTRIES: readonly (readonly [NsKind, number])[] = [
+  ['ipc', 16],
+  ['mnt', 17],
+  ['net', 18],
+  ['pid', 19],
+  ['user', 20],
+  ['uts', 21],
+];
+/** Inode slot of fd 0 in /proc/<pid>/fd. */
+const FD_SLOT = 32;
+/** Inode numbers: per process, FD_SLOT kind slots then one per fd. */
+const INO_PER_PROCESS = FD_SLOT + 1024;
 const INO_BASE = 0x1000;
 
 /** A procfs instance. */
@@ -111,6 +128,8 @@ export class ProcInode implements Inode {
   readonly ctime = 0;
   readonly parentDir: ProcInode | undefined;
   readonly dirName: string;
+  /** /proc/<pid>/ns/<kind>: the namespace it names. */
+  nsTarget: NsHandle | undefined;
 
   constructor(sb: ProcSuperBlock, spec: ProcSpec, parent?: ProcInode, name = '') {
     this.sb = sb;
@@ -123,7 +142,13 @@ export class ProcInode implements Inode {
     this.nlink = (spec.mode & S.IFMT) === S.IFDIR ? 2 : 1;
     this.parentDir = parent ?? this;
     this.dirName = name;
-    const slot = spec.kind === 'fdlink' ? 16 + spec.fd : KIND_SLOT[spec.kind];
+    const nsSlot = NS_ENTRIES.find(([kind]) => kind === name)?.[1];
+    const slot =
+      spec.kind === 'fdlink'
+        ? FD_SLOT + spec.fd
+        : spec.kind === 'ns' && nsSlot !== undefined
+          ? nsSlot
+          : KIND_SLOT[spec.kind];
     this.ino = spec.kind === 'root' ? 1 : INO_BASE + spec.tgid * INO_PER_PROCESS + slot;
   }
 
@@ -140,6 +165,16 @@ export class ProcInode implements Inode {
         const entry = PID_ENTRIES.find(([n]) => n === name);
         if (task === undefined || entry === undefined) return undefined;
         return this.child(entry[1], entry[2], task, -1, name);
+      }
+      case 'nsdir': {
+        const task = this.process(ctx);
+        if (task === undefined || !NS_ENTRIES.some(([kind]) => kind === name)) return undefined;
+        const entry = this.child('ns', S.IFREG | 0o444, task, -1, name);
+        // The entry names the namespace the process is in now (an open descriptor keeps it).
+        const kind = name as NsKind;
+        // The IPC namespace is not modelled (SysV segments are per container): the nsproxy stands for it.
+        entry.nsTarget = new NsHandle(kind, kind === 'ipc' ? task.ns : task.ns[kind]);
+        return entry;
       }
       case 'fd': {
         const task = this.process(ctx);
@@ -174,11 +209,19 @@ export class ProcInode implements Inode {
               ino: procIno(this.tgid, kind),
               type: direntType(mode),
             }));
+      case 'nsdir':
+        return this.process(ctx) === undefined
+          ? []
+          : NS_ENTRIES.map(([name, slot]) => ({
+              name,
+              ino: INO_BASE + this.tgid * INO_PER_PROCESS + slot,
+              type: direntType(S.IFREG),
+            }));
       case 'fd': {
         const task = this.process(ctx);
         return (task?.files.entries() ?? []).map(([fd]) => ({
           name: String(fd),
-          ino: INO_BASE + this.tgid * INO_PER_PROCESS + 16 + fd,
+          ino: INO_BASE + this.tgid * INO_PER_PROCESS + FD_SLOT + fd,
           type: direntType(S.IFLNK),
         }));
       }
@@ -241,9 +284,19 @@ export class ProcInode implements Inode {
         return textOps((c) => `${this.process(c)!.comm}\n`, this);
       case 'mem':
         return memOps(this.tgid);
+      case 'ns':
+        return NS_FILE_OPS;
       default:
         return -Errno.ENXIO;
     }
+  }
+
+  /**
+   * For an entry of /proc/<pid>/ns: the namespace it named when it was looked up, for setns(2).
+   * SIMPLIFICATION: Linux makes these magic links to nsfs inodes; here they are files.
+   */
+  namespace(): NsHandle | undefined {
+    return this.nsTarget;
   }
 
   /** The process this entry describes, if it still exists. */
@@ -395,3 +448,10 @@ function memOps(tgid: number): FileOps {
     release: vfsRelease,
   };
 }
+
+/** An open /proc/<pid>/ns/<kind>: nothing to read; it only names a namespace for setns(2). */
+const NS_FILE_OPS: FileOps = {
+  read: () => -Errno.EINVAL,
+  stat: vfsStat,
+  release: vfsRelease,
+};

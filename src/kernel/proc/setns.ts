@@ -1,5 +1,7 @@
 /** setns(fd, nstype): join the namespace an open /proc/<pid>/ns/<kind> file refers to. */
-import { NS_KINDS, NsHandle } from '../core/ns-handle.js';
+import { NS_KINDS } from '../core/ns-handle.js';
+import { ProcInode } from '../fs/procfs.js';
+import { vfsFileOf } from '../fs/vfs-file.js';
 import type { Namespaces, PidNamespace, UserNamespace, UtsNamespace } from '../core/namespaces.js';
 import type { TaskContext } from '../core/task-context.js';
 import type { MountNamespace } from '../fs/mount-namespace.js';
@@ -10,8 +12,9 @@ import { Errno } from '../uapi/errno.js';
 export function sysSetns(_kernel: Kernel, ctx: TaskContext, args: readonly number[]): number {
   const file = ctx.task.files.get((args[0] ?? 0) | 0);
   if (file === undefined) return -Errno.EBADF;
-  if (!(file.data instanceof NsHandle)) return -Errno.EINVAL;
-  const handle = file.data;
+  const inode = vfsFileOf(file)?.ref.inode;
+  const handle = inode instanceof ProcInode ? inode.namespace() : undefined;
+  if (handle === undefined) return -Errno.EINVAL;
   const nstype = (args[1] ?? 0) | 0;
   if (nstype !== 0 && nstype !== NS_KINDS[handle.kind]) return -Errno.EINVAL;
   const task = ctx.task;
