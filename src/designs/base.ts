@@ -6,6 +6,7 @@
 import { Ec, esrClass } from '../hw/exceptions.js';
 import type { Machine } from '../hw/machine.js';
 import type { ProcessingElement } from '../hw/pe.js';
+import { SmmuBits, SmmuReg } from '../hw/smmu.js';
 import {
   EXEC_DONE,
   FaultOutcome,
@@ -138,6 +139,16 @@ export abstract class DesignBase<T extends HwTask> {
     code.register(imagePa + offsets.syscall, 'kernel-syscall', (pe) => this.syscallEntry(pe));
     code.register(imagePa + offsets.fault, 'kernel-fault', (pe) => this.faultEntry(pe));
     code.register(imagePa + offsets.irq, 'kernel-irq', (pe) => this.irqEntry(pe));
+  }
+
+  /**
+   * The kernel's device set-up through its mapping of the SMMU's Non-secure page: the SMMU stays
+   * disabled (SMMU_CR0.SMMUEN = 0) and its global bypass attribute is set to let transactions
+   * through (SMMU_GBPA.ABORT = 0, written with UPDATE), so the block device's DMA reaches PAs, each
+   * still checked by the GPC against the view the SMMU was given (the OS-GPT under rcontainer).
+   */
+  protected enableDmaBypass(pe: ProcessingElement, smmuVa: number): void {
+    pe.store32(smmuVa + SmmuReg.GBPA, SmmuBits.GBPA_UPDATE);
   }
 
   /** Set ELR_EL1/SPSR_EL1 for a return to EL0 and ERET. */

@@ -21,7 +21,14 @@ import type {
 import { componentImage } from '../minios/platform.js';
 import { DesignBase, type Trap } from './base.js';
 import { alignRanges, FrameAllocator, splitRanges, subtractRanges } from './frames.js';
-import { KERNEL_BLOCK_DEVICE_VA, KERNEL_LINEAR_VA, KERNEL_TEXT_VA, KernelCode, SPSR_EL0T } from './layout.js';
+import {
+  KERNEL_BLOCK_DEVICE_VA,
+  KERNEL_LINEAR_VA,
+  KERNEL_SMMU_VA,
+  KERNEL_TEXT_VA,
+  KernelCode,
+  SPSR_EL0T,
+} from './layout.js';
 import { KernelTables } from './native-tables.js';
 import { userLeaf } from './user-leaf.js';
 
@@ -117,6 +124,7 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
       each.msrNumber('VBAR_EL1', KERNEL_TEXT_VA + KernelCode.vectors);
     }
     this.tables.toVa = (pa) => KERNEL_LINEAR_VA + pa;
+    this.enableDmaBypass(pe, KERNEL_SMMU_VA);
     this.pages = {
       alloc: (p, owner) => {
         const pa = this.kernelFrames.allocate();
@@ -151,8 +159,13 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
     }
     const [low, high] = leafDescriptor(this.imageBase, { ap: 2, pxn: false, uxn: true }, 2);
     this.tables.set(pe, this.kernelRoot, KERNEL_TEXT_VA, low, high, 2);
-    const [dlow, dhigh] = leafDescriptor(this.firmware.layout.block.base, { ap: 0, pxn: true, uxn: true }, 3);
-    this.tables.set(pe, this.kernelRoot, KERNEL_BLOCK_DEVICE_VA, dlow, dhigh, 3);
+    for (const [va, pa] of [
+      [KERNEL_BLOCK_DEVICE_VA, this.firmware.layout.block.base],
+      [KERNEL_SMMU_VA, this.firmware.layout.smmu.base],
+    ] as const) {
+      const [dlow, dhigh] = leafDescriptor(pa, { ap: 0, pxn: true, uxn: true }, 3);
+      this.tables.set(pe, this.kernelRoot, va, dlow, dhigh, 3);
+    }
   }
 
   start(handlers: KernelHandlers): void {

@@ -47,7 +47,14 @@ import type { MiniOsParamsInput } from '../minios/config.js';
 import { bootPlatform, type Platform as TrustedPlatform } from '../minios/platform.js';
 import { DesignBase, type Trap } from './base.js';
 import { alignRanges, FrameAllocator, splitRanges, subtractRanges } from './frames.js';
-import { KERNEL_BLOCK_DEVICE_VA, KERNEL_LINEAR_VA, KERNEL_TEXT_VA, KernelCode, SPSR_EL0T } from './layout.js';
+import {
+  KERNEL_BLOCK_DEVICE_VA,
+  KERNEL_LINEAR_VA,
+  KERNEL_SMMU_VA,
+  KERNEL_TEXT_VA,
+  KernelCode,
+  SPSR_EL0T,
+} from './layout.js';
 import { DISK_BLOCKS_PER_CONTEXT } from './native.js';
 import { GatedTree } from './rc-tables.js';
 import { userLeaf } from './user-leaf.js';
@@ -94,6 +101,8 @@ interface ContainerState {
   /** Kernel data pages of c (SHIM, mapped in its window): VA → PA, and the free ones. */
   readonly shimPages: Map<number, number>;
   readonly shimFree: number[];
+  /** Free kernel-data pages still zero from the mini-OS's scrub. */
+  readonly shimClean: Set<number>;
   /** Every frame given to the container (they return to the OS when it is destroyed). */
   readonly frames: number[];
   /** PA of the con-shim frame (found by address translation the first time c traps). */
@@ -170,6 +179,7 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     this.userMemory = rest;
     const pe = machine.pes[0]!;
     this.mapKernel(pe, first);
+    this.enableDmaBypass(pe, KERNEL_SMMU_VA);
     this.pages = this.kernelPages();
     const zero = this.pages.alloc(pe, 0);
     if (zero === undefined) throw new Error('rcontainer kernel: no memory');
@@ -199,9 +209,14 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     const text = leafDescriptor(this.imageBase, { ap: 2, pxn: false, uxn: true }, 2);
     if (this.kernelTree.set(gate, KERNEL_TEXT_VA, text[0], text[1], 2, newTable) < 0)
       throw new Error('rcontainer kernel: the mini-OS refused the kernel text mapping');
-    const device = leafDescriptor(this.firmware.layout.block.base, { ap: 0, pxn: true, uxn: true }, 3);
-    if (this.kernelTree.set(gate, KERNEL_BLOCK_DEVICE_VA, device[0], device[1], 3, newTable) < 0)
-      throw new Error('rcontainer kernel: the mini-OS refused the block device mapping');
+    for (const [va, pa] of [
+      [KERNEL_BLOCK_DEVICE_VA, this.firmware.layout.block.base],
+      [KERNEL_SMMU_VA, this.firmware.layout.smmu.base],
+    ] as const) {
+      const device = leafDescriptor(pa, { ap: 0, pxn: true, uxn: true }, 3);
+      if (this.kernelTree.set(gate, va, device[0], device[1], 3, newTable) < 0)
+        throw new Error('rcontainer kernel: the mini-OS refused a device mapping');
+    }
     for (const range of zone) {
       for (let pa = range.base; pa < range.base + range.size; pa += MIB2) {
         const [low, high] = leafDescriptor(pa, { ap: 0, pxn: true, uxn: true }, 2);
@@ -245,22 +260,42 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
   private shimPage(pe: ProcessingElement, cid: number): number | undefined {
     const c = this.containers.get(cid);
     if (c === undefined) return undefined;
-    const recycled = c.shimFree.pop();
-    if (recycled !== undefined) {
-      if (!pe.fillBytes(recycled, PAGE, 0)) return undefined;
-      return recycled;
-    }
-    const pa = this.userFrames.allocate();
-    if (pa === undefined) return undefined;
-    const slot = this.gate(pe, RcCall.MallocMm, cid, pa, 1, MallocKind.Shim);
-    if (slot < 0) {
-      this.userFrames.release(pa);
-      return undefined;
-    }
-    c.frames.push(pa);
-    const va = containerWindowVa(cid) + slot * PAGE;
-    c.shimPages.set(va, pa);
+    if (c.shimFree.length === 0) this.refillShim(pe, c);
+    const va = c.shimFree.pop();
+    if (va === undefined) return undefined;
+    // Pages fresh from rc_malloc_mm were scrubbed by the mini-OS; recycled ones are zeroed here.
+    if (!c.shimClean.delete(va) && !pe.fillBytes(va, PAGE, 0)) return undefined;
     return va;
+  }
+
+  /** Give container c REFILL more kernel-data pages (runs of contiguous frames per rc_malloc_mm). */
+  private refillShim(pe: ProcessingElement, c: ContainerState): void {
+    const frames: number[] = [];
+    for (let i = 0; i < REFILL; i++) {
+      const pa = this.userFrames.allocate();
+      if (pa === undefined) break;
+      frames.push(pa);
+    }
+    frames.sort((a, b) => a - b);
+    let runStart = 0;
+    for (let i = 1; i <= frames.length; i++) {
+      if (i < frames.length && frames[i] === frames[i - 1]! + PAGE) continue;
+      const run = frames.slice(runStart, i);
+      runStart = i;
+      const slot = this.gate(pe, RcCall.MallocMm, c.cid, run[0]!, run.length, MallocKind.Shim);
+      if (slot < 0) {
+        for (const pa of run) this.userFrames.release(pa);
+        continue;
+      }
+      c.frames.push(...run);
+      run.forEach((pa, k) => {
+        const va = containerWindowVa(c.cid) + (slot + k) * PAGE;
+        c.shimPages.set(va, pa);
+        c.shimClean.add(va);
+        c.shimFree.push(va);
+      });
+    }
+    c.shimFree.reverse(); // lowest slots first
   }
 
   start(handlers: KernelHandlers): void {
@@ -329,6 +364,7 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
       ptPool: [],
       shimPages: new Map(),
       shimFree: [],
+      shimClean: new Set(),
       frames: [],
       framePa: undefined,
       tree: { pa: tree, pages: treePages },
@@ -659,8 +695,9 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     pe.msrNumber('TPIDR_EL0', start !== undefined ? 0 : task.tpidr);
     // The mini-OS loads the task's validated address space and context (a new image's context is
     // the fresh one rc_task_exec wrote), switches to shim-GPT(c) and ERETs to EL0.
+    // On success control leaves for EL0 (x0 is then the task's own register, not a result).
     const result = this.gate(pe, RcCall.SwitchToDepriv, task.cid, task.tid);
-    if (result < 0) throw new Error(`rcontainer kernel: rc_switch_to_depriv refused (${result})`);
+    if (pe.el !== 0) throw new Error(`rcontainer kernel: rc_switch_to_depriv refused (${result})`);
   }
 
   saveUser(pe: ProcessingElement, hw: HwTask, rewind: boolean): void {

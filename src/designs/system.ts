@@ -14,6 +14,7 @@ import type { MountNamespace } from '../kernel/fs/mount-namespace.js';
 import { openPath } from '../kernel/fs/open.js';
 import { fsCtxFor, populate, Vfs, type FsCtx } from '../kernel/fs/vfs.js';
 import type { Platform } from '../kernel/hooks.js';
+import { DiskStore } from '../kernel/block/disk-store.js';
 import { Kernel } from '../kernel/kernel.js';
 import { NetNamespace } from '../kernel/net/net-namespace.js';
 import { loadProgram } from '../kernel/proc/exec.js';
@@ -61,6 +62,8 @@ export class SimSystem {
   readonly kernel: Kernel;
   readonly runner: UserRunner;
   readonly vfs = new Vfs();
+  /** The block layer: every context's disk on the machine's block device. */
+  readonly disks: DiskStore;
   readonly hostNs: MountNamespace;
   /** The image layer every container's root is an overlay over (all programs in /bin). */
   private readonly imageLayer: ReturnType<Vfs['createLayer']>;
@@ -108,6 +111,10 @@ export class SimSystem {
       populate(ctx, where, '/etc/group', group, 0o644);
     }
     this.imageDigests = [...digests.values()];
+    // Containers' upper layers keep their page cache in their own kernel pages, backed by their
+    // disk (sealed by the mini-OS under rcontainer).
+    this.disks = new DiskStore(this.platform);
+    this.vfs.pageBacking = this.disks;
     this.kernel.start(this.hostNs);
   }
 

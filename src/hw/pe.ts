@@ -25,7 +25,7 @@ import { Access, MmuFault, neededPerm, Perm, Stage1Walker, TranslationResult } f
 import { Pas } from './pas.js';
 import { decodeEl10, decodeEl3, type Regime } from './regime.js';
 import { isSysRegName, SCR, SYSREG_MIN_EL, SysRegFile, type SysRegName } from './sysregs.js';
-import { GLOBAL_ASID, Tlb } from './tlb.js';
+import { GLOBAL_ASID, Tlb, TLB_INDEX_HASH } from './tlb.js';
 import { WalkCache } from './walk-cache.js';
 
 /** Parameters of a PE. */
@@ -377,7 +377,8 @@ export class ProcessingElement {
   private translateCurrent(va: number, access: Access): number {
     const tlb = this.tlb;
     const vpn = Math.floor(va / FRAME_BYTES);
-    const i = (vpn - Math.floor(vpn * tlb.inverseSize) * tlb.size) | 0;
+    const q = Math.floor(vpn * tlb.inverseSize);
+    const i = (vpn - q * tlb.size + q * TLB_INDEX_HASH) & tlb.mask; // Tlb.indexOf, inlined
     const out = this.result;
     if (
       tlb.vpn[i] === vpn &&
@@ -441,7 +442,8 @@ export class ProcessingElement {
     // Hit path inlined: the common case costs a few typed-array reads.
     const tlb = this.tlb;
     const vpn = Math.floor(va / FRAME_BYTES);
-    const i = (vpn - Math.floor(vpn * tlb.inverseSize) * tlb.size) | 0;
+    const q = Math.floor(vpn * tlb.inverseSize);
+    const i = (vpn - q * tlb.size + q * TLB_INDEX_HASH) & tlb.mask; // Tlb.indexOf, inlined
     const offset = va - vpn * FRAME_BYTES;
     if (
       tlb.vpn[i] === vpn &&
@@ -467,7 +469,8 @@ export class ProcessingElement {
   store32(va: number, value: number): boolean {
     const tlb = this.tlb;
     const vpn = Math.floor(va / FRAME_BYTES);
-    const i = (vpn - Math.floor(vpn * tlb.inverseSize) * tlb.size) | 0;
+    const q = Math.floor(vpn * tlb.inverseSize);
+    const i = (vpn - q * tlb.size + q * TLB_INDEX_HASH) & tlb.mask; // Tlb.indexOf, inlined
     const offset = va - vpn * FRAME_BYTES;
     if (
       tlb.vpn[i] === vpn &&

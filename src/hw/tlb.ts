@@ -14,6 +14,9 @@
  */
 import { FRAME_BYTES } from './memory.js';
 
+/** Multiplier of the high page-number bits in the TLB index (an odd constant). */
+export const TLB_INDEX_HASH = 97;
+
 /** ASID value of an entry made from a global (nG = 0) leaf. */
 export const GLOBAL_ASID = -1;
 
@@ -79,11 +82,16 @@ export class Tlb {
   }
 
   /**
-   * Index of a page number in the arrays: vpn mod size, computed in doubles because page numbers of
+   * Index of a page number in the arrays: (vpn mod size) plus a multiple of vpn div size, so that
+   * pages a multiple of `size` apart (the text, heap and kernel pages of aligned layouts) do not
+   * all fall on one entry of this direct-mapped array. Computed in doubles because page numbers of
    * high or negative (TTBR1) VAs are outside int32, where `vpn & mask` takes V8's slow path.
+   * SIMPLIFICATION: real TLBs are set-associative; this speed device is direct-mapped with a hashed
+   * index (pe.ts inlines the same formula on its hot paths).
    */
   indexOf(vpn: number): number {
-    return (vpn - Math.floor(vpn * this.inverseSize) * this.size) | 0;
+    const q = Math.floor(vpn * this.inverseSize);
+    return (vpn - q * this.size + q * TLB_INDEX_HASH) & this.mask;
   }
 
   /** Insert a translation of page `vpn`. */

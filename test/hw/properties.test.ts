@@ -745,7 +745,7 @@ describe('TLB: random fills and invalidations agree with a reference model', () 
       fc.property(fc.array(tlbOp, { maxLength: 60 }), (ops) => {
         const tlb = new Tlb({ entries: SIZE });
         const model: (Entry | undefined)[] = Array(SIZE).fill(undefined);
-        const slot = (vpn: number): number => ((vpn % SIZE) + SIZE) % SIZE;
+        const slot = (vpn: number): number => tlb.indexOf(vpn);
         for (const op of ops) {
           switch (op.kind) {
             case 'fill':

@@ -7,6 +7,7 @@ import type { FdTable } from './file.js';
 import type { WaitQueue } from './wait.js';
 import type { FsState } from '../fs/fs-state.js';
 import type { Namespaces } from './namespaces.js';
+import type { Platform } from '../hooks.js';
 
 /** Credentials of a task (real, effective, saved and filesystem ids, in the task's user namespace). */
 export interface Cred {
@@ -75,12 +76,20 @@ export interface Console {
   read(ctx: SysCtx, va: number, length: number): number;
 }
 
+/** The platform hooks of sealed IPC (hooks.ts Platform, "IPC leaving a container"). */
+export type IpcPlatform = Pick<Platform, 'sealsIpc' | 'ipcConsent' | 'ipcSeal' | 'ipcOpen' | 'ipcClose'>;
+
 /** Kernel services a system call may use. */
 export interface KernelServices {
   readonly pages: KernelPages;
   readonly console: Console;
   /** Architecture name of the running design ("native" or "rcontainer"). */
   readonly design: string;
+  /**
+   * The platform's hooks for IPC that leaves a context (sealed frames, DESIGN.md §4 "I/O"); the
+   * Kernel passes its whole Platform. Absent (test kernels): nothing is sealed.
+   */
+  readonly platform?: IpcPlatform;
   /** Send signal `sig` to the thread group of `tgid` (global id); false if there is none. */
   sendSignal(tgid: number, sig: number): boolean;
   /** Every live task (for procfs and kill). */

@@ -26,6 +26,21 @@ export const DEV = {
 /** Default seed of a devfs instance's random stream. */
 export const DEVFS_SEED = 0x2545_f491;
 
+/**
+ * Seed of the devfs of context `owner` (0 = the host, c = container c): the default for the host,
+ * a distinct stream per container, so that containers do not read each other's "random" bytes.
+ * SIMPLIFICATION: derived from the container id only (deterministic, DESIGN.md §8), not from the
+ * system seed; a real kernel seeds from hardware entropy.
+ */
+export function devfsSeed(owner: number): number {
+  if (owner === 0) return DEVFS_SEED;
+  // splitmix32-style mixing of the owner into the default seed.
+  let x = (DEVFS_SEED + Math.imul(owner, 0x9e37_79b9)) >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85eb_ca6b) >>> 0;
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2_ae35) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0 || 1;
+}
+
 /** struct termios of the kernel ABI (arm64): 4 flag words, c_line, c_cc[19] = 36 bytes. */
 const TERMIOS_BYTES = 36;
 /** struct winsize: ws_row, ws_col, ws_xpixel, ws_ypixel (u16 each). */

@@ -12,7 +12,8 @@ import { F, FD_CLOEXEC, O } from '../uapi/flags.js';
 import { encodeStat } from '../uapi/structs.js';
 import { FD_OP_CYCLES } from './costs.js';
 import { intArg, offArg, sizeArg } from './sys-args.js';
-import { MAX_RW_COUNT } from './vfs-file.js';
+import { fsyncInode } from './tmpfs.js';
+import { MAX_RW_COUNT, vfsFileOf } from './vfs-file.js';
 
 /** FIONCLEX / FIOCLEX ioctls (asm-generic/ioctls.h). */
 const FIONCLEX = 0x5450;
@@ -154,11 +155,16 @@ export const sysFcntl: SyscallFn = (ctx, args) => {
   }
 };
 
-/** fsync(fd). */
+/**
+ * fsync(fd): the file's own fsync, then (disk-backed tmpfs files, src/kernel/block) its dirty pages
+ * written to its owner's disk; a failed write-back is reported (EIO, ENOSPC) as Linux does.
+ */
 export const sysFsync: SyscallFn = (ctx, args) => {
   const file = fileArg(ctx, args, 0);
   if (file === undefined) return -Errno.EBADF;
-  return file.ops.fsync?.(ctx, file) ?? -Errno.EINVAL;
+  const result = file.ops.fsync?.(ctx, file) ?? -Errno.EINVAL;
+  const inode = vfsFileOf(file)?.inode;
+  return result < 0 || inode === undefined ? result : fsyncInode(ctx, inode);
 };
 
 /** ftruncate(fd, length). */

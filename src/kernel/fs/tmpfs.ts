@@ -18,7 +18,7 @@ import {
   type NewInode,
   type SuperBlock,
 } from './inode.js';
-import { PageData } from './page-data.js';
+import { PageData, type PageBacking } from './page-data.js';
 
 /** Parameters of a tmpfs instance. */
 export interface TmpfsParams {
@@ -35,6 +35,8 @@ export interface TmpfsParams {
   readonly devices?: Devices;
   /** Simulated time of creation, seconds. */
   readonly time?: number;
+  /** Disk backing of the file pages (src/kernel/block); default none: pages stay in memory. */
+  readonly backing?: PageBacking;
 }
 
 /** A tmpfs instance. */
@@ -45,12 +47,15 @@ export class TmpfsSuperBlock implements SuperBlock {
   readonly root: TmpInode;
   readonly pages: KernelPages;
   readonly devices: Devices | undefined;
+  /** Disk backing of its files' pages (set before any regular file exists), or undefined. */
+  backing: PageBacking | undefined;
   private nextIno = 1;
 
   constructor(params: TmpfsParams) {
     this.dev = params.dev;
     this.owner = params.owner;
     this.pages = params.pages;
+    this.backing = params.backing;
     this.fsType = params.fsType ?? 'tmpfs';
     this.devices = params.devices;
     this.root = new TmpInode(
@@ -67,6 +72,25 @@ export class TmpfsSuperBlock implements SuperBlock {
 
   options(): string {
     return '';
+  }
+
+  /**
+   * Write back the dirty pages of every file reachable from the root (syncfs); in the owner's
+   * context. 0 or the first -errno. Without a backing: 0.
+   */
+  sync(ctx: FsCtx): number {
+    if (this.backing === undefined) return 0;
+    let result = 0;
+    const seen = new Set<TmpInode>();
+    const pending: TmpInode[] = [this.root];
+    for (let inode = pending.pop(); inode !== undefined; inode = pending.pop()) {
+      if (seen.has(inode)) continue;
+      seen.add(inode);
+      const written = inode.data?.writeback(ctx) ?? 0;
+      if (written < 0 && result === 0) result = written;
+      for (const child of inode.children?.values() ?? []) pending.push(child);
+    }
+    return result;
   }
 }
 
@@ -104,7 +128,7 @@ export class TmpInode implements Inode {
     this.atime = this.mtime = this.ctime = time;
     const type = spec.mode & S.IFMT;
     this.children = type === S.IFDIR ? new Map() : undefined;
-    this.data = type === S.IFREG ? new PageData(sb.owner, sb.pages) : undefined;
+    this.data = type === S.IFREG ? new PageData(sb.owner, sb.pages, sb.backing) : undefined;
     this.target = type === S.IFLNK ? (spec.target ?? '') : undefined;
     this.nlink = type === S.IFDIR ? 2 : 1;
     if (type === S.IFDIR) this.parentDir = this;
@@ -229,6 +253,11 @@ export class TmpInode implements Inode {
     return this.data?.page(ctx, index, allocate);
   }
 
+  /** fsync: write the file's dirty pages to its disk (a backed file system only): 0 or -errno. */
+  fsync(ctx: FsCtx): number {
+    return this.data?.writeback(ctx) ?? 0;
+  }
+
   fileOps(_ctx: FsCtx, _flags: number): FileOps | number {
     if ((this.mode & S.IFMT) !== S.IFCHR) return -Errno.ENXIO;
     return this.sb.devices?.open(this.rdev) ?? -Errno.ENXIO;
@@ -261,6 +290,11 @@ export class TmpInode implements Inode {
   private touch(ctx: FsCtx): void {
     this.mtime = this.ctime = nowSeconds(ctx);
   }
+}
+
+/** fsync of `inode` when it is a tmpfs file (the data inode of an open file): 0 or -errno. */
+export function fsyncInode(ctx: FsCtx, inode: Inode): number {
+  return inode instanceof TmpInode ? inode.fsync(ctx) : 0;
 }
 
 /** Overlay whiteout: a character device 0:0 (Documentation/filesystems/overlayfs.rst). */

@@ -23,6 +23,8 @@
  *   setns / container start: task.fs.enter(ns);
  *   container root: const layer = vfs.createLayer(fsCtx); populate(fsCtx, layer.root, ...);
  *                   const ns = vfs.createContainerRoot(fsCtx, [layer], cid);
+ *   container disks (src/kernel/block): vfs.pageBacking = new DiskStore(platform) before the first
+ *                   container root; fsync(fd) then writes a file's dirty pages to its owner's disk.
  *   execve:  resolveExecutable(ctx, path) → { file, header, exePath } | -errno;
  *            read the image with file.ops.read(ctx, file, va, length, offset), or map its pages with
  *            filePage(ctx, file, index, allocate); then releaseFile(file) (or install it in an FdTable).
@@ -36,12 +38,14 @@ import type { OpenFile } from '../core/file.js';
 import type { ProcessingElement } from '../../hw/pe.js';
 import { Errno } from '../uapi/errno.js';
 import { AT_FDCWD, MS, O, S } from '../uapi/flags.js';
+import { devfsSeed } from './devices.js';
 import { makeDevfs, makeOverlay, makeProcfs, makeTmpfs } from './filesystems.js';
 import { FsIds } from './fs-ids.js';
 import { isDir, isRegular, type FsCtx, type Inode } from './inode.js';
 import { MountNamespace } from './mount-namespace.js';
 import { crossMounts, walk } from './namei.js';
 import { openRef } from './open.js';
+import type { PageBackingProvider } from './page-data.js';
 import { childPathName } from './path-name.js';
 import type { PathRef } from './path-ref.js';
 import { MAY, permission } from './perm.js';
@@ -79,6 +83,12 @@ const ROOT_DIRS: readonly (readonly [string, number])[] = [
 /** The VFS of one kernel: the counters of its mounts and file systems, and the factories. */
 export class Vfs {
   readonly ids = new FsIds();
+  /**
+   * Disk backing of container roots (src/kernel/block DiskStore), set once at boot: the upper layer
+   * of a container root made afterwards keeps its file pages on the container's disk. Undefined:
+   * upper layers stay in memory.
+   */
+  pageBacking: PageBackingProvider | undefined;
 
   /**
    * The host's initial mount namespace: a tmpfs owned by 0 with /bin /dev /etc /proc /root /tmp,
@@ -102,6 +112,7 @@ export class Vfs {
    */
   createContainerRoot(ctx: FsCtx, lowers: readonly TmpfsSuperBlock[], cid: number): MountNamespace {
     const upper = makeTmpfs(ctx, this.ids, cid, 0o755);
+    upper.backing = this.pageBacking?.forOwner(cid);
     const overlay = makeOverlay(
       ctx,
       this.ids,
@@ -120,7 +131,7 @@ export class Vfs {
     }
     const dev = root.lookup?.(ctx, 'dev');
     const proc = root.lookup?.(ctx, 'proc');
-    const devfs = makeDevfs(ctx, this.ids, owner);
+    const devfs = makeDevfs(ctx, this.ids, owner, devfsSeed(owner));
     const procfs = makeProcfs(ctx, this.ids);
     if (dev !== undefined) ns.root.attach(ns.newMount(devfs, devfs.root, 'devtmpfs', MS.NOSUID), dev);
     if (proc !== undefined) {

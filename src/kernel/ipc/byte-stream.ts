@@ -6,9 +6,11 @@
  *
  * A stream whose reader and writer run in different contexts (different container ids) needs
  * another implementation under the rcontainer design: data that crosses a container boundary must be
- * sealed by the mini-OS (sealed frames, DESIGN.md §4 "I/O"). That is not handled yet: pipes and
- * sockets refuse such uses with EPERM under "rcontainer" (see {@link crossContextError}); under
- * "native" every stream is a {@link PageRing}.
+ * sealed by the mini-OS (DESIGN.md §4 "I/O"). A socket connection between contexts gets a
+ * SealedStream per direction (sealed-stream.ts: frames in OS pages, rc_ipc_out). A PageRing lives
+ * in pages of one context, so under "rcontainer" a task of another context may not touch it
+ * ({@link crossContextError}: EPERM; a pipe is always made for one context, and after fork both its
+ * ends stay there). Under "native" every stream is a {@link PageRing}.
  */
 import type { SysCtx } from '../core/ctx.js';
 import { Errno } from '../uapi/errno.js';
@@ -28,12 +30,14 @@ export interface ByteStream {
   readonly space: number;
   /**
    * Append up to `length` bytes of user memory at `va` (at most `space`). Returns the bytes
-   * appended, or -EFAULT (nothing appended) / -ENOMEM (no kernel page left, nothing appended).
+   * appended, or -EFAULT (nothing appended) / -ENOMEM (no kernel page left, nothing appended);
+   * a SealedStream may also say -EPERM, -EPIPE or -EIO (see there).
    */
   writeFromUser(ctx: SysCtx, va: number, length: number): number;
   /**
    * Copy up to `length` buffered bytes to user memory at `va`, consuming them unless `peek`.
-   * Returns the bytes copied, or -EFAULT when nothing could be copied.
+   * Returns the bytes copied, or -EFAULT when nothing could be copied (a SealedStream: also -EIO
+   * when the mini-OS refused the next frame).
    */
   readToUser(ctx: SysCtx, va: number, length: number, peek: boolean): number;
   /** Drop every buffered byte and give the pages back. */
@@ -48,8 +52,8 @@ export const newByteStream: ByteStreamFactory = (ctx, owner, capacity) =>
   new PageRing(ctx.kernel.pages, owner, capacity);
 
 /**
- * -EPERM when a task of container `readerCid` would read a stream owned by `ownerCid` under the
- * rcontainer design (such a stream needs sealed frames, not implemented yet), else 0.
+ * -EPERM when a task of container `readerCid` would use kernel pages of context `ownerCid` under
+ * the rcontainer design (they are reachable only in the owner's context), else 0.
  */
 export function crossContextError(ctx: SysCtx, readerCid: number, ownerCid: number): number {
   return ctx.kernel.design === 'rcontainer' && readerCid !== ownerCid ? -Errno.EPERM : 0;

@@ -108,6 +108,8 @@ function pipeWrite(ctx: SysCtx, file: OpenFile, va: number, length: number, offs
   if (offset !== undefined) return -Errno.ESPIPE;
   const { pipe, end } = file.data as PipeEnd;
   if (end !== 'write') return -Errno.EBADF;
+  const refused = crossContextError(ctx, ctx.task.cid, pipe.owner);
+  if (refused !== 0) return refused;
   if (!(length >= 0) || !Number.isSafeInteger(length)) return -Errno.EINVAL;
   if (length === 0) return 0;
   // No reader: SIGPIPE to the writer, and EPIPE if the signal is caught or ignored (pipe_write).

@@ -184,6 +184,22 @@ export class Mm {
     this.hwVmas = [];
   }
 
+  /**
+   * Before the platform drops this space (the last task exits or execs): unmap every page another
+   * holder still references (a copy-on-write sibling, a shared segment). Under `rcontainer` the
+   * mini-OS scrubs the CTR granules that only the dying space maps (rc_task_exit / rc_task_exec),
+   * which would wipe a page a sibling has not faulted in yet or a segment still holds; a page
+   * without a leaf here is not scrubbed and faults back in wherever it is still referenced.
+   */
+  detachShared(env: MmEnv): void {
+    for (const [va, entry] of this.pages) {
+      if (!entry.mapped || env.refs.count(entry.pa) <= 1) continue;
+      env.platform.unmapPage(env.pe, env.hw, va);
+      entry.mapped = false;
+      entry.writable = false;
+    }
+  }
+
   /** The frame backing `va` now, if it was touched (for /proc/<pid>/mem of an absent page). */
   frameOf(va: number): number | undefined {
     return this.pages.get(Math.floor(va / PAGE) * PAGE)?.pa;

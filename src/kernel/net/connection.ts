@@ -2,10 +2,16 @@
  * Naming and connecting stream sockets: bind, listen, connect and accept on the socket's network
  * namespace. Connections go only through this host's loopback, so connect completes at once: it
  * creates the server's end and queues it on the listener for accept.
+ *
+ * A connection between contexts under rcontainer (say a container's client and a host service in
+ * the container's network namespace, `nsenter -n`) is sealed (ipc/sealed-stream.ts): connect, in the
+ * client's context, offers an rc_ipc_out channel to the listener's context; accept, in the
+ * listener's context, accepts it. Both must therefore run in the context of the socket they act on.
  */
 import type { SysCtx } from '../core/ctx.js';
 import { anonInode } from '../ipc/anon-inode.js';
 import { crossContextError } from '../ipc/byte-stream.js';
+import { crossingOf, SealedChannel, SealedStream } from '../ipc/sealed-stream.js';
 import { Errno } from '../uapi/errno.js';
 import { AF, INADDR_LOOPBACK } from '../uapi/flags.js';
 import { isAbstract, isLoopback, type SockAddr } from './sockaddr.js';
@@ -69,8 +75,10 @@ export function connectSocket(ctx: SysCtx, socket: Socket, address: SockAddr, no
   if (socket.state !== 'unconnected') return -Errno.EINVAL;
   const listener = findListener(socket, address);
   if (typeof listener === 'number') return listener;
-  const refused = crossContextError(ctx, listener.origin.owner, socket.origin.owner);
+  const refused = crossContextError(ctx, ctx.task.cid, socket.origin.owner);
   if (refused !== 0) return refused;
+  const crossing = crossingOf(ctx, socket.origin.owner, listener.origin.owner);
+  if (typeof crossing === 'number') return crossing;
   // The accept queue holds backlog + 1 connections (sk_acceptq_is_full).
   if (listener.pending.length > listener.backlog) {
     if (nonblocking) return -Errno.EAGAIN;
@@ -83,24 +91,45 @@ export function connectSocket(ctx: SysCtx, socket: Socket, address: SockAddr, no
     socket.local = { family: AF.INET, addr: INADDR_LOOPBACK, port };
     socket.holdsBinding = true;
   }
+  let channel: SealedChannel | undefined;
+  if (crossing === 'sealed') {
+    const offered = SealedChannel.offer(ctx, socket.origin.owner, listener.origin.owner);
+    if (typeof offered === 'number') return offered;
+    channel = offered;
+  }
   const server = new Socket(listener.family, {
     ...listener.origin,
     ino: anonInode(ctx.kernel),
     time: Math.floor(ctx.now() / 1e9),
   });
   server.local = serverLocalAddress(listener);
-  socket.connectTo(ctx, server);
+  socket.connectTo(ctx, server, channel);
   listener.pending.push(server);
   listener.readWait.wakeAll();
   return 0;
 }
 
-/** accept: the next queued connection, -EINVAL if not listening, -EAGAIN / -ERESTARTSYS if none. */
+/**
+ * accept: the next queued connection, -EINVAL if not listening, -EAGAIN / -ERESTARTSYS if none.
+ * A sealed connection gets the listener's consent here; if the mini-OS refuses it (the client's
+ * container is gone), the connection is closed and accept fails with -ECONNABORTED.
+ */
 export function acceptSocket(ctx: SysCtx, listener: Socket, nonblocking: boolean): Socket | number {
   if (listener.state !== 'listening') return -Errno.EINVAL;
+  const refused = crossContextError(ctx, ctx.task.cid, listener.origin.owner);
+  if (refused !== 0) return refused;
   const next = listener.pending.shift();
   if (next === undefined) return nonblocking ? -Errno.EAGAIN : ctx.sleep(listener.readWait);
   listener.writeWait.wakeAll();
+  if (next.rx instanceof SealedStream) {
+    if (next.rx.channel.accept(ctx) < 0) {
+      next.close();
+      return -Errno.ECONNABORTED;
+    }
+    // Senders of both ends wait for the consent as for buffer space.
+    next.writeWait.wakeAll();
+    next.peer?.writeWait.wakeAll();
+  }
   return next;
 }
 

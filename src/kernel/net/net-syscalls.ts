@@ -188,7 +188,7 @@ function sysShutdown(ctx: SysCtx, args: readonly number[]): number {
   ctx.charge(IPC_CALL_CYCLES);
   const found = socketOf(ctx, arg(args, 0));
   if (typeof found === 'number') return found;
-  return found.socket.shutdown(arg(args, 1));
+  return found.socket.shutdown(ctx, arg(args, 1));
 }
 
 /** Socket system calls by number. */

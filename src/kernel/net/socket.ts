@@ -3,14 +3,20 @@
  * its data path. A connection is a pair of sockets, each receiving into its own byte stream
  * (256 KiB, in kernel pages of the receiving socket's owner); a send appends to the peer's stream.
  *
+ * Between contexts under rcontainer (a container and the host or another container), each direction
+ * is a SealedStream (ipc/sealed-stream.ts) on the connection's rc_ipc_out channel: the bytes cross
+ * as frames sealed by the mini-OS. Every operation on a socket must then run in the context of the
+ * socket's owner (its pages and its consent are only reachable there): another context gets EPERM.
+ *
  * Blocking follows the restart model of core/wait.ts (decide, then either act or park with no side
  * effect). SIMPLIFICATION: a blocking send larger than the free space sends what fits and returns
  * the short count (Linux sleeps until all is sent); libc's send loop sends the rest.
  */
 import type { SysCtx } from '../core/ctx.js';
 import { WaitQueue } from '../core/wait.js';
-import { crossContextError, newByteStream, STREAM_PAGE_BYTES, type ByteStream } from '../ipc/byte-stream.js';
+import { crossContextError, STREAM_PAGE_BYTES, type ByteStream } from '../ipc/byte-stream.js';
 import { IPC_BYTE_CYCLES } from '../ipc/cost.js';
+import { SealedStream, streamBetween, type SealedChannel } from '../ipc/sealed-stream.js';
 import { Errno } from '../uapi/errno.js';
 import { AF, MSG, SHUT, SIG } from '../uapi/flags.js';
 import type { NetNamespace } from './net-namespace.js';
@@ -75,15 +81,18 @@ export class Socket {
     return this.local ?? (this.family === AF.UNIX ? UNNAMED : { family: AF.INET, addr: 0, port: 0 });
   }
 
-  /** Make this socket and `peer` the two ends of a connection (their receive streams start empty). */
-  connectTo(ctx: SysCtx, peer: Socket): void {
+  /**
+   * Make this socket and `peer` the two ends of a connection (their receive streams start empty).
+   * With `channel` (owners in different contexts under sealing) both directions are sealed on it.
+   */
+  connectTo(ctx: SysCtx, peer: Socket, channel?: SealedChannel): void {
     for (const [socket, other] of [
       [this, peer],
       [peer, this],
     ] as const) {
       socket.state = 'connected';
       socket.peer = other;
-      socket.rx = newByteStream(ctx, socket.origin.owner, SOCKET_BUFFER_BYTES);
+      socket.rx = streamBetween(ctx, other.origin.owner, socket.origin.owner, SOCKET_BUFFER_BYTES, channel);
     }
   }
 
@@ -108,7 +117,10 @@ export class Socket {
       }
       return n;
     }
-    if (this.readShut || this.peerClosed || this.peer?.writeShut === true) return 0;
+    if (this.readShut || this.peerClosed || this.peer?.writeShut === true) {
+      // A sealed stream opens what is left (the FIN) and drops the channel once the peer is gone.
+      return rx instanceof SealedStream && !this.readShut ? rx.finish(ctx, this.peerClosed) : 0;
+    }
     if (nonblocking || (flags & MSG.DONTWAIT) !== 0) return -Errno.EAGAIN;
     return ctx.sleep(this.readWait);
   }
@@ -118,6 +130,8 @@ export class Socket {
    * to the caller unless MSG_NOSIGNAL) once either side shut the direction down.
    */
   send(ctx: SysCtx, va: number, length: number, flags: number, nonblocking: boolean): number {
+    const refused = crossContextError(ctx, ctx.task.cid, this.origin.owner);
+    if (refused !== 0) return refused;
     const peer = this.peer;
     if (this.state !== 'connected' || peer === undefined) return -Errno.ENOTCONN;
     // SIMPLIFICATION: TCP keeps queueing to a peer that did SHUT_RD; AF_UNIX fails with EPIPE.
@@ -140,12 +154,19 @@ export class Socket {
     return n;
   }
 
-  /** shutdown(how); -EINVAL for a bad `how`, -ENOTCONN if not connected. */
-  shutdown(how: number): number {
+  /**
+   * shutdown(how); -EINVAL for a bad `how`, -ENOTCONN if not connected. Shutting down the sending
+   * side of a sealed direction seals a FIN frame (best effort: the kernel's flag ends it anyway).
+   */
+  shutdown(ctx: SysCtx, how: number): number {
     if (how !== SHUT.RD && how !== SHUT.WR && how !== SHUT.RDWR) return -Errno.EINVAL;
     if (this.state !== 'connected') return -Errno.ENOTCONN;
     if (how !== SHUT.WR) this.readShut = true;
-    if (how !== SHUT.RD) this.writeShut = true;
+    if (how !== SHUT.RD) {
+      const out = this.peer?.rx;
+      if (!this.writeShut && out instanceof SealedStream) out.sealFin(ctx);
+      this.writeShut = true;
+    }
     this.wakeBothEnds();
     return 0;
   }

@@ -99,6 +99,9 @@ export function loadProgram(
     if (!ctx.kwrite(argPage, built)) return -Errno.EFAULT;
     const argPagePa = kernel.pages.paOf(0, argPage)!;
     ctx.charge(KernelCost.exec);
+    // Pages still shared with another holder must outlive the old space (Mm.detachShared); if
+    // the exec is refused below they simply fault back in.
+    if (task.group.mm.users === 1) task.group.mm.detachShared(kernel.mmEnv(ctx.pe, task.hw));
     // The platform checks the binary (measuredOnly policy) before anything changes.
     const execResult = kernel.platform.taskExec(ctx.pe, task.hw, digest, TEXT_BASE);
     if (execResult < 0) return execResult === -1 ? -Errno.EACCES : execResult;

@@ -12,6 +12,13 @@ import type { Kernel } from '../kernel.js';
 import { Errno } from '../uapi/errno.js';
 import { SIG, SIG_IGN, WNOHANG, wExited } from '../uapi/flags.js';
 
+/**
+ * The wait status a dying multi-threaded process ends with (Linux's signal->group_exit_code): set by
+ * the first thread that takes the whole group down, by exit_group or by a fatal signal, before the
+ * SIGKILL that ends the other threads is queued, so that the status is not that SIGKILL.
+ */
+const groupExitStatus = new WeakMap<ThreadGroup, number>();
+
 /** Install the kernel's exit path. */
 export function installExit(kernel: Kernel): void {
   kernel.exitTaskHere = (pe, task, status) => exitTask(kernel, pe, task, status);
@@ -24,21 +31,25 @@ function exitTask(kernel: Kernel, pe: ProcessingElement, task: Task, status: num
   pe.compute(KernelCost.exit);
   for (const queue of task.parkedOn) queue.remove(task);
   task.parkedOn.length = 0;
+  const group = task.group;
+  if (group.mm.users === 1) group.mm.detachShared(kernel.mmEnv(pe, task.hw));
   kernel.platform.taskExit(pe, task.hw);
   kernel.forgetTask(task);
-  const group = task.group;
   group.threads.delete(task);
   group.mm.users--;
   if (group.threads.size > 0) {
     // exit_group (or a fatal signal) takes the other threads too; plain exit only this one.
-    if (status === undefined || task.exitGroup) group.pendingSignals |= 1 << SIG.KILL;
+    if (status === undefined || task.exitGroup) {
+      if (!groupExitStatus.has(group)) groupExitStatus.set(group, kernel.deathStatus(group, status));
+      group.pendingSignals |= 1 << SIG.KILL;
+    }
     for (const other of group.threads) if (other.state === 'sleeping') other.wake();
     return;
   }
   kernel.stats.exits++;
   if (group.mm.users === 0) group.mm.release(kernel.mmEnv(pe, task.hw));
   task.files.closeAll();
-  group.exitStatus = kernel.deathStatus(group, status);
+  group.exitStatus = groupExitStatus.get(group) ?? kernel.deathStatus(group, status);
   group.pendingSignals = 0;
   reparentChildren(kernel, group);
   const parent = group.parent;

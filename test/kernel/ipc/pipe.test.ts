@@ -223,7 +223,7 @@ describe('pipe data path', () => {
 });
 
 describe('pipes across contexts', () => {
-  it('refuses a reader of another container under rcontainer, but lets writers in', () => {
+  it('refuses readers and writers of another container under rcontainer (its pages are not theirs)', () => {
     const h = new Harness('rcontainer');
     const owner = h.task({ cid: 1 });
     const other = h.task({ cid: 2 });
@@ -232,7 +232,8 @@ describe('pipes across contexts', () => {
     other.files.install(file);
     other.files.install(owner.files.get(w)!);
     h.poke(SRC, ascii('ab'));
-    expect(write(other, 1, SRC, 2)).toBe(2);
+    expect(write(other, 1, SRC, 2)).toBe(-Errno.EPERM);
+    expect(write(owner, w, SRC, 2)).toBe(2);
     expect(read(other, 0, DST, 2)).toBe(-Errno.EPERM);
     expect(read(owner, r, DST, 2)).toBe(2);
   });

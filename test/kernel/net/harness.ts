@@ -6,7 +6,13 @@
  */
 import { Machine } from '../../../src/hw/machine.js';
 import type { ProcessingElement } from '../../../src/hw/pe.js';
-import type { KernelPages, KernelServices, SysCtx, TaskInfo } from '../../../src/kernel/core/ctx.js';
+import type {
+  IpcPlatform,
+  KernelPages,
+  KernelServices,
+  SysCtx,
+  TaskInfo,
+} from '../../../src/kernel/core/ctx.js';
 import { FdTable } from '../../../src/kernel/core/file.js';
 import type { Namespaces } from '../../../src/kernel/core/namespaces.js';
 import type { SyscallFn } from '../../../src/kernel/core/syscall-fn.js';
@@ -117,7 +123,8 @@ export class Harness {
   private nextTid = 100;
   private readonly tasks: TaskInfo[] = [];
 
-  constructor(design: 'native' | 'rcontainer' = 'native', kernelPages = 512) {
+  /** `ipc`: the platform's sealed-IPC hooks (none: nothing can be sealed). */
+  constructor(design: 'native' | 'rcontainer' = 'native', kernelPages = 512, ipc?: IpcPlatform) {
     this.machine = new Machine({ dram: [{ name: 'dram0', base: DRAM_BASE, size: DRAM_SIZE }], pes: 1 });
     this.pe = this.machine.pes[0]!;
     this.pe.reset(1, 0);
@@ -135,6 +142,7 @@ export class Harness {
       tasks: () => tasks,
       task: (tid) => tasks.find((t) => t.tid === tid),
       readTaskMemory: () => undefined,
+      ...(ipc !== undefined ? { platform: ipc } : {}),
     };
   }
 
