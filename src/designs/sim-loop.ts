@@ -14,6 +14,11 @@ export type LoopEnd = 'idle' | 'step-limit';
 export function runLoop(kernel: Kernel, runner: UserRunner, maxSteps: number): LoopEnd {
   const pes = kernel.machine.pes;
   for (let steps = 0; steps < maxSteps;) {
+    // The host's side of containers' console output runs on an idle PE, in the OS context.
+    if (kernel.hasHostWork) {
+      const idle = pes.find((pe) => pe.el !== 0 && pe.halted === undefined);
+      if (idle !== undefined && kernel.runHostWork(idle)) continue;
+    }
     // Idle PEs take runnable tasks (each jumps to the time its task became runnable if later).
     if (kernel.runQueue.length > 0) {
       for (const pe of pes) {

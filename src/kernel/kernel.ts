@@ -13,8 +13,8 @@
  */
 import type { Machine } from '../hw/machine.js';
 import type { ProcessingElement } from '../hw/pe.js';
-import { Ev } from '../hw/cost.js';
 import type { Console, KernelServices, SysCtx, TaskInfo } from './core/ctx.js';
+import { ConsoleDevice } from './core/console.js';
 import { KernelCost, TIME_SLICE_NS } from './core/costs.js';
 import { FdTable } from './core/file.js';
 import { PidNamespace, UserNamespace, UtsNamespace, type Namespaces } from './core/namespaces.js';
@@ -63,12 +63,10 @@ export class Kernel implements KernelServices, KernelHandlers {
   readonly stats: KernelStats = emptyKernelStats();
   readonly refs = new PageRefs();
   readonly runQueue = new RunQueue();
-  /** Console output, in order (what the machine's terminal shows). */
-  readonly output: number[] = [];
+  /** The console and the per-container logs (core/console.ts). */
+  readonly consoleDevice: ConsoleDevice;
   readonly console: Console;
   readonly rootNs: Namespaces;
-  private readonly consoleInput: Uint8Array;
-  private consoleInputAt = 0;
   private readonly tasksByTid = new Map<number, Task>();
   private readonly groups = new Map<number, ThreadGroup>();
   private readonly current: (Task | undefined)[];
@@ -92,10 +90,10 @@ export class Kernel implements KernelServices, KernelHandlers {
     this.sliceEnd = new Array<number>(pes).fill(0);
     this.execStarts = new Array<UserStart | undefined>(pes).fill(undefined);
     this.cyclesPerNs = this.machine.profile.hz / 1e9;
-    this.consoleInput = options.consoleInput ?? new Uint8Array(0);
+    this.consoleDevice = new ConsoleDevice(platform, options.consoleInput ?? new Uint8Array(0));
     this.console = {
-      write: (ctx, va, length) => this.consoleWrite(ctx, va, length),
-      read: (ctx, va, length) => this.consoleRead(ctx, va, length),
+      write: (ctx, va, length) => this.consoleDevice.write(ctx, va, length),
+      read: (ctx, va, length) => this.consoleDevice.read(ctx, va, length),
     };
     const rootPid = new PidNamespace(undefined);
     this.rootNs = {
@@ -455,9 +453,12 @@ export class Kernel implements KernelServices, KernelHandlers {
   shouldYield(pe: ProcessingElement): boolean {
     const task = this.current[pe.id];
     if (task === undefined) return false;
-    if (!this.needResched[pe.id]) return false;
+    // Work of the OS context (the host's side of containers' console output) is runnable too: a
+    // PE in a container's context gives way so that it runs, as a kernel worker thread would.
+    const hostWork = this.hasHostWork && task.cid !== 0 && this.platform.sealsIpc(task.cid, 0);
+    if (!this.needResched[pe.id] && !hostWork) return false;
     this.needResched[pe.id] = false;
-    if (this.runQueue.length === 0) return false;
+    if (this.runQueue.length === 0 && !hostWork) return false;
     this.stats.preemptions++;
     this.current[pe.id] = undefined;
     this.makeRunnable(task, pe.cycles);
@@ -517,21 +518,24 @@ export class Kernel implements KernelServices, KernelHandlers {
 
   // ------------------------------------------------------------------ console
 
-  private consoleWrite(ctx: SysCtx, va: number, length: number): number {
-    const data = ctx.copyIn(va, length);
-    if (data === undefined) return -Errno.EFAULT;
-    for (const byte of data) this.output.push(byte);
-    ctx.pe.charge(Ev.BytesCopied, length);
-    return length;
+  /** Console output, in order (what the machine's terminal shows). */
+  get output(): readonly number[] {
+    return this.consoleDevice.output;
   }
 
-  private consoleRead(ctx: SysCtx, va: number, length: number): number {
-    const n = Math.min(length, this.consoleInput.length - this.consoleInputAt);
-    if (n <= 0) return 0;
-    if (!ctx.copyOut(va, this.consoleInput.subarray(this.consoleInputAt, this.consoleInputAt + n)))
-      return -Errno.EFAULT;
-    this.consoleInputAt += n;
-    return n;
+  /**
+   * Work the kernel does on `pe` idle in the OS context, where the host endpoint speaks: accepting
+   * containers' console channels and opening their sealed output. True if there was some.
+   */
+  runHostWork(pe: ProcessingElement): boolean {
+    if (!this.consoleDevice.hasHostWork) return false;
+    this.consoleDevice.runHostWork(pe, (kva, n) => pe.readBytes(kva, n));
+    return true;
+  }
+
+  /** True while the console waits for the OS context (sealed frames, channel consents). */
+  get hasHostWork(): boolean {
+    return this.consoleDevice.hasHostWork;
   }
 
   /** The host's mount namespace. */

@@ -1,0 +1,44 @@
+// Console output of a container under rcontainer leaves through rc_ipc_out: sealed in the
+// container's context, opened by the host in the OS context; under native the kernel copies it.
+import { describe, expect, it } from 'vitest';
+import { RcontainerPlatform } from '../../../src/designs/rcontainer.js';
+import { SimSystem } from '../../../src/designs/system.js';
+import { ioStats } from '../../../src/minios/calls-io.js';
+
+function run(design: 'native' | 'rcontainer', script: string): SimSystem {
+  const system = new SimSystem({ design });
+  system.spawn({ argv: ['sh', '-c', script] });
+  expect(system.run(1_000_000)).toBe('idle');
+  return system;
+}
+
+describe('console output leaving a container', () => {
+  it('crosses as sealed frames under rcontainer, with the same text as native', () => {
+    const script = 'echo first; echo second | cat; echo third >&2';
+    const native = run('native', script);
+    const rc = run('rcontainer', script);
+    expect(rc.outputText()).toBe('first\nsecond\nthird\n');
+    expect(native.outputText()).toBe(rc.outputText());
+    expect(native.kernel.consoleDevice.stats.framesSealed).toBe(0);
+    const stats = rc.kernel.consoleDevice.stats;
+    expect(stats.framesSealed).toBe(3);
+    expect(stats.framesOpened).toBe(3);
+    expect(stats.refusals).toBe(0);
+    const platform = rc.platform as RcontainerPlatform;
+    expect(ioStats(platform.trusted.minios)).toMatchObject({ framesSealed: 3, framesOpened: 3 });
+    // The host keeps a log per context: everything came from container 1.
+    expect(new TextDecoder().decode(new Uint8Array(rc.kernel.consoleDevice.log(1)))).toBe(rc.outputText());
+    expect(rc.kernel.consoleDevice.log(0)).toEqual([]);
+  });
+
+  it('keeps host processes on the plain path', () => {
+    const system = new SimSystem({ design: 'rcontainer' });
+    system.spawn({ argv: ['echo', 'from the host'], host: true });
+    expect(system.run(100_000)).toBe('idle');
+    expect(system.outputText()).toBe('from the host\n');
+    expect(system.kernel.consoleDevice.stats.framesSealed).toBe(0);
+    expect(new TextDecoder().decode(new Uint8Array(system.kernel.consoleDevice.log(0)))).toBe(
+      'from the host\n',
+    );
+  });
+});
