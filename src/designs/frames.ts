@@ -2,6 +2,7 @@
  * Physical page frames the kernel hands out, as a stack of free frame numbers in a typed array
  * (allocation and release are O(1) and deterministic: lowest addresses first).
  */
+import type { PlatformLayout } from '../firmware/layout.js';
 import type { MemoryRange } from '../kernel/hooks.js';
 
 const PAGE = 4096;
@@ -105,4 +106,59 @@ export function alignRanges(ranges: readonly MemoryRange[], alignment: number): 
     if (end > base) out.push({ base, size: end - base });
   }
   return out;
+}
+
+/** The kernel's two memory zones. */
+export interface MemoryZones {
+  /** Linear-mapped: the kernel's data (and, under rcontainer, host processes' pages). */
+  readonly kernel: FrameAllocator;
+  readonly kernelRanges: MemoryRange[];
+  /** Never mapped by the kernel: user pages of containers, translation tables. */
+  readonly user: FrameAllocator;
+  readonly userRanges: MemoryRange[];
+}
+
+/**
+ * Split the DRAM the firmware left to the kernel (every bank minus the Root region, the mini-OS
+ * region, the kernel image, the GPT tables and `reserved`) into the kernel zone (`kernelZoneBytes`,
+ * by default a quarter of it, at least 16 MiB, 2 MiB aligned) and the user zone.
+ */
+export function memoryZones(
+  layout: PlatformLayout,
+  reserved: readonly MemoryRange[],
+  kernelZoneBytes: number | undefined,
+): MemoryZones {
+  const mib2 = 2 ** 21;
+  const holes = [
+    layout.root,
+    layout.minios,
+    layout.kernel,
+    layout.firmwareImage,
+    layout.gptL0,
+    layout.gptL1,
+    ...reserved,
+  ];
+  const free = alignRanges(subtractRanges(layout.dramBanks, holes), mib2);
+  const freeBytes = free.reduce((sum, r) => sum + r.size, 0);
+  const zone = kernelZoneBytes ?? Math.max(16 * 2 ** 20, Math.floor(freeBytes / 4 / mib2) * mib2);
+  const { first, rest } = splitRanges(free, zone);
+  return {
+    kernel: new FrameAllocator(first),
+    kernelRanges: first,
+    user: new FrameAllocator(rest),
+    userRanges: rest,
+  };
+}
+
+/** One bounce buffer per PE: two contiguous kernel-zone pages, at their linear-map VA. */
+export function bounceBuffers(
+  count: number,
+  frames: FrameAllocator,
+  linearVa: number,
+): { readonly pa: number; readonly kva: number; readonly bytes: number }[] {
+  return Array.from({ length: count }, () => {
+    const pa = frames.allocateContiguous(2);
+    if (pa === undefined) throw new Error('kernel: no memory for bounce buffers');
+    return { pa, kva: linearVa + pa, bytes: 2 * PAGE };
+  });
 }

@@ -20,7 +20,7 @@ import type {
 } from '../kernel/hooks.js';
 import { componentImage } from '../minios/platform.js';
 import { DesignBase, type Trap } from './base.js';
-import { alignRanges, FrameAllocator, splitRanges, subtractRanges } from './frames.js';
+import { alignRanges, bounceBuffers, FrameAllocator, memoryZones } from './frames.js';
 import {
   KERNEL_BLOCK_DEVICE_VA,
   KERNEL_LINEAR_VA,
@@ -90,21 +90,10 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
     this.firmware = bootMonitor(machine, { images, seed: options.seed, run: false });
     const layout = this.firmware.layout;
     this.imageBase = layout.kernel.base;
-    const holes = [
-      layout.root,
-      layout.minios,
-      layout.kernel,
-      layout.firmwareImage,
-      layout.gptL0,
-      layout.gptL1,
-    ];
-    const free = alignRanges(subtractRanges(layout.dramBanks, holes), MIB2);
-    const freeBytes = free.reduce((sum, r) => sum + r.size, 0);
-    const zone = options.kernelZoneBytes ?? Math.max(16 * 2 ** 20, Math.floor(freeBytes / 4 / MIB2) * MIB2);
-    const { first, rest } = splitRanges(free, zone);
-    this.kernelFrames = new FrameAllocator(first);
-    this.userFrames = new FrameAllocator(rest);
-    this.userMemory = rest;
+    const zones = memoryZones(layout, [], options.kernelZoneBytes);
+    this.kernelFrames = zones.kernel;
+    this.userFrames = zones.user;
+    this.userMemory = zones.userRanges;
     const pe = machine.pes[0]!;
     // The MMU is off: tables are written by physical address until the kernel enables it.
     this.tables = new KernelTables(
@@ -140,11 +129,7 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
       paOf: (_owner, va) => va - KERNEL_LINEAR_VA,
       inUse: (owner) => this.pagesInUse.get(owner) ?? 0,
     };
-    this.bounces = machine.pes.map(() => {
-      const pa = this.kernelFrames.allocateContiguous(2);
-      if (pa === undefined) throw new Error('native kernel: no memory for bounce buffers');
-      return { pa, kva: KERNEL_LINEAR_VA + pa, bytes: 2 * PAGE };
-    });
+    this.bounces = bounceBuffers(machine.pes.length, this.kernelFrames, KERNEL_LINEAR_VA);
     for (const each of machine.pes) this.goIdle(each);
   }
 

@@ -46,7 +46,7 @@ import {
 import type { MiniOsParamsInput } from '../minios/config.js';
 import { bootPlatform, type Platform as TrustedPlatform } from '../minios/platform.js';
 import { DesignBase, type Trap } from './base.js';
-import { alignRanges, FrameAllocator, splitRanges, subtractRanges } from './frames.js';
+import { bounceBuffers, FrameAllocator, memoryZones } from './frames.js';
 import {
   KERNEL_BLOCK_DEVICE_VA,
   KERNEL_LINEAR_VA,
@@ -161,34 +161,18 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     const layout = this.firmware.layout;
     this.imageBase = layout.kernel.base;
     const reserved = { base: layout.kernel.base + layout.kernel.size, size: MINIOS_RESERVED_AFTER_KERNEL };
-    const holes = [
-      layout.root,
-      layout.minios,
-      layout.kernel,
-      reserved,
-      layout.firmwareImage,
-      layout.gptL0,
-      layout.gptL1,
-    ];
-    const free = alignRanges(subtractRanges(layout.dramBanks, holes), MIB2);
-    const freeBytes = free.reduce((sum, r) => sum + r.size, 0);
-    const zone = options.kernelZoneBytes ?? Math.max(16 * 2 ** 20, Math.floor(freeBytes / 4 / MIB2) * MIB2);
-    const { first, rest } = splitRanges(free, zone);
-    this.kernelFrames = new FrameAllocator(first);
-    this.userFrames = new FrameAllocator(rest);
-    this.userMemory = rest;
+    const zones = memoryZones(layout, [reserved], options.kernelZoneBytes);
+    this.kernelFrames = zones.kernel;
+    this.userFrames = zones.user;
+    this.userMemory = zones.userRanges;
     const pe = machine.pes[0]!;
-    this.mapKernel(pe, first);
+    this.mapKernel(pe, zones.kernelRanges);
     this.enableDmaBypass(pe, KERNEL_SMMU_VA);
     this.pages = this.kernelPages();
     const zero = this.pages.alloc(pe, 0);
     if (zero === undefined) throw new Error('rcontainer kernel: no memory');
     this.zeroPage = zero - KERNEL_LINEAR_VA;
-    this.bounces = machine.pes.map(() => {
-      const pa = this.kernelFrames.allocateContiguous(2);
-      if (pa === undefined) throw new Error('rcontainer kernel: no memory for bounce buffers');
-      return { pa, kva: KERNEL_LINEAR_VA + pa, bytes: 2 * PAGE };
-    });
+    this.bounces = bounceBuffers(machine.pes.length, this.kernelFrames, KERNEL_LINEAR_VA);
     const treePages = Math.ceil(storageTreeBytes(DISK_BLOCKS_PER_CONTEXT) / PAGE);
     const trees = this.kernelFrames.allocateContiguous(treePages * MAX_DISKS);
     if (trees === undefined) throw new Error('rcontainer kernel: no memory for disk version trees');
