@@ -11,6 +11,8 @@ export const KERNEL_LINEAR_VA = -(2 ** 48) + 2 ** 40;
 export const KERNEL_BLOCK_DEVICE_VA = -(2 ** 48) + 2 ** 41;
 /** The SMMU's Non-secure register page 0 (SMMU_CR0, SMMU_GBPA ...), mapped like the block device. */
 export const KERNEL_SMMU_VA = KERNEL_BLOCK_DEVICE_VA + 0x1000;
+/** Blocks of every context's disk (16 MiB). */
+export const DISK_BLOCKS_PER_CONTEXT = 4096;
 /** Offsets of the kernel's code in its image. */
 export const KernelCode = {
   /** Native: the kernel's own vector table (VBAR_EL1), 2 KiB aligned. */

@@ -22,6 +22,7 @@ import { componentImage } from '../minios/platform.js';
 import { DesignBase, type Trap } from './base.js';
 import { alignRanges, bounceBuffers, FrameAllocator, memoryZones } from './frames.js';
 import {
+  DISK_BLOCKS_PER_CONTEXT,
   KERNEL_BLOCK_DEVICE_VA,
   KERNEL_LINEAR_VA,
   KERNEL_SMMU_VA,
@@ -34,8 +35,6 @@ import { userLeaf } from './user-leaf.js';
 
 const PAGE = 4096;
 const MIB2 = 2 ** 21;
-/** Blocks of every context's disk (16 MiB). */
-export const DISK_BLOCKS_PER_CONTEXT = 4096;
 
 /** An address space: its root table, ASID, table pages and users. */
 interface NativeSpace {

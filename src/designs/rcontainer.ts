@@ -38,7 +38,6 @@ import {
   SEALED_BLOCK_BYTES,
   storageTreeBytes,
   PteSpace,
-  RC_CALL_NAMES,
   RcCall,
   rcCall,
   VmaFlag,
@@ -48,6 +47,7 @@ import { bootPlatform, type Platform as TrustedPlatform } from '../minios/platfo
 import { DesignBase, type Trap } from './base.js';
 import { bounceBuffers, FrameAllocator, memoryZones } from './frames.js';
 import {
+  DISK_BLOCKS_PER_CONTEXT,
   KERNEL_BLOCK_DEVICE_VA,
   KERNEL_LINEAR_VA,
   KERNEL_SMMU_VA,
@@ -55,7 +55,6 @@ import {
   KernelCode,
   SPSR_EL0T,
 } from './layout.js';
-import { DISK_BLOCKS_PER_CONTEXT } from './native.js';
 import { GatedTree } from './rc-tables.js';
 import { userLeaf } from './user-leaf.js';
 
@@ -847,9 +846,6 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
   callCounts(): Record<string, number> {
     return { ...this.trusted.minios.stats.calls };
   }
-
-  /** Names of the calls (for reports). */
-  static readonly callNames = RC_CALL_NAMES;
 }
 
 /** A u64 register image at `va` as a signed number. */
