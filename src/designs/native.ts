@@ -174,6 +174,10 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
     return 0;
   }
 
+  attest(): number {
+    return -95; // EOPNOTSUPP: a native kernel has no measured launch to vouch for
+  }
+
   // ------------------------------------------------------------------ tasks and address spaces
 
   taskCreate(

@@ -369,6 +369,29 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     return 0;
   }
 
+  attest(pe: ProcessingElement, cid: number, nonce: Uint8Array): Uint8Array | number {
+    const noncePage = this.pages.alloc(pe, 0);
+    const out = this.pages.alloc(pe, 0);
+    if (noncePage === undefined || out === undefined) return -12;
+    try {
+      if (!pe.writeBytes(noncePage, nonce)) return -14;
+      const bytes = this.gate(
+        pe,
+        RcCall.Attest,
+        cid,
+        noncePage - KERNEL_LINEAR_VA,
+        nonce.length,
+        out - KERNEL_LINEAR_VA,
+        PAGE,
+      );
+      if (bytes < 0) return bytes;
+      return pe.readBytes(out, bytes) ?? -14;
+    } finally {
+      this.pages.free(0, noncePage);
+      this.pages.free(0, out);
+    }
+  }
+
   // ------------------------------------------------------------------ tasks and address spaces
 
   taskCreate(
@@ -393,7 +416,8 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
       const c = this.containers.get(cid);
       if (c === undefined) return -2;
       const framePa = kind === 'init' ? 0 : this.framePaOf(pe, c);
-      if (kind === 'init') tid = this.gate(pe, RcCall.TaskClone, cid, 0, 0, 0, 0);
+      // A first task has no parent; a process entering the running container names a task of it.
+      if (kind === 'init') tid = this.gate(pe, RcCall.TaskClone, cid, from?.tid ?? 0, 0, 0, 0);
       else if (kind === 'thread') {
         tid = this.gate(pe, RcCall.TaskClone, cid, from!.tid, 0, CloneFlag.Vm, framePa);
         space = from!.space;

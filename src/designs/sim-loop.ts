@@ -8,10 +8,18 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { UserRunner } from './runner.js';
 
 /** Why the loop stopped. */
-export type LoopEnd = 'idle' | 'step-limit';
+export type LoopEnd = 'idle' | 'step-limit' | 'time-limit';
 
-/** Run until nothing can run any more, or `maxSteps` thread steps. */
-export function runLoop(kernel: Kernel, runner: UserRunner, maxSteps: number): LoopEnd {
+/**
+ * Run until nothing can run any more, `maxSteps` thread steps, or (with `untilCycle`) until the
+ * next thing to run lies at or after that cycle.
+ */
+export function runLoop(
+  kernel: Kernel,
+  runner: UserRunner,
+  maxSteps: number,
+  untilCycle = Infinity,
+): LoopEnd {
   const pes = kernel.machine.pes;
   for (let steps = 0; steps < maxSteps;) {
     // The host's side of containers' console output runs on an idle PE, in the OS context.
@@ -36,12 +44,14 @@ export function runLoop(kernel: Kernel, runner: UserRunner, maxSteps: number): L
     const timer = kernel.nextTimerCycle();
     if (best < 0) {
       if (timer === undefined) return 'idle';
+      if (timer >= untilCycle) return 'time-limit';
       // Nothing runs: the earliest idle PE waits for the timer.
       const idle = pes.reduce((a, b) => (b.cycles < a.cycles ? b : a));
       if (idle.cycles < timer) idle.cycles = timer;
       kernel.fireTimers(timer);
       continue;
     }
+    if (bestCycles >= untilCycle) return 'time-limit';
     if (timer !== undefined && timer <= bestCycles) kernel.fireTimers(timer);
     runner.step(pes[best]!);
     steps++;

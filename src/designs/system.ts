@@ -10,6 +10,7 @@ import type { ProcessingElement } from '../hw/pe.js';
 import { PidNamespace, UtsNamespace, type Namespaces } from '../kernel/core/namespaces.js';
 import type { ThreadGroup } from '../kernel/core/task.js';
 import { FsState } from '../kernel/fs/fs-state.js';
+import type { TmpfsSuperBlock } from '../kernel/fs/tmpfs.js';
 import type { MountNamespace } from '../kernel/fs/mount-namespace.js';
 import { openPath } from '../kernel/fs/open.js';
 import { fsCtxFor, populate, Vfs, type FsCtx } from '../kernel/fs/vfs.js';
@@ -46,11 +47,32 @@ export interface SystemOptions {
   readonly programs?: Readonly<Record<string, ProgramMain>>;
 }
 
-/** What a container is started with. */
-export interface SpawnOptions {
+/** What a process is started with. */
+export interface ProcessOptions {
   readonly argv: readonly string[];
   readonly env?: readonly string[];
+  /** Credentials (global ids; default root). */
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+/** What a container is created with (defaults: the built-in layer with every program). */
+export interface ContainerOptions {
   readonly hostname?: string;
+  /** Read-only lower layers of its root, topmost first. */
+  readonly layers?: readonly TmpfsSuperBlock[];
+  /** SHA-256 of every executable of its image (what the mini-OS measures). */
+  readonly binaries?: readonly Uint8Array[];
+  /** Image configuration bytes (measured). */
+  readonly config?: Uint8Array;
+  /** Exec policy (minios/abi.ts ExecPolicy). */
+  readonly policy?: number;
+  readonly argv?: readonly string[];
+  readonly env?: readonly string[];
+}
+
+/** What `spawn` takes: a container and its first process, or a host process. */
+export interface SpawnOptions extends ProcessOptions, Omit<ContainerOptions, 'argv' | 'env'> {
   /** Run as a host process instead of a container's init. */
   readonly host?: boolean;
 }
@@ -65,6 +87,8 @@ export class SimSystem {
   /** The block layer: every context's disk on the machine's block device. */
   readonly disks: DiskStore;
   readonly hostNs: MountNamespace;
+  /** Containers by id: their namespaces and their first process. */
+  private readonly containers = new Map<number, { ns: Namespaces; init: ThreadGroup | undefined }>();
   /** The image layer every container's root is an overlay over (all programs in /bin). */
   private readonly imageLayer: ReturnType<Vfs['createLayer']>;
   private readonly imageDigests: Uint8Array[];
@@ -128,29 +152,60 @@ export class SimSystem {
    * whose exitStatus is set when it ends.
    */
   spawn(options: SpawnOptions): ThreadGroup {
+    if (options.host === true) return this.startProcess(0, options);
+    const cid = this.createContainer(options);
+    return this.startProcess(cid, options);
+  }
+
+  /**
+   * Create a container (its shim, measured launch data and namespaces) without starting anything
+   * in it: its id.
+   */
+  createContainer(options: ContainerOptions = {}): number {
     const pe = this.machine.pes[0]!;
     const kernel = this.kernel;
-    let ns: Namespaces;
-    let cid = 0;
-    if (options.host === true) ns = kernel.rootNs;
-    else {
-      cid = this.nextCid++;
-      const config = new TextEncoder().encode(JSON.stringify({ argv: options.argv, env: options.env ?? [] }));
-      const created = this.platform.containerCreate(pe, cid, {
-        binaries: this.imageDigests,
-        config,
-        policy: ExecPolicy.MeasuredOnly,
-      });
-      if (created < 0) throw new Error(`container ${cid}: the platform refused to create it (${created})`);
-      ns = {
-        mnt: this.vfs.createContainerRoot(this.bootCtx(), [this.imageLayer], cid),
-        pid: new PidNamespace(kernel.rootNs.pid),
-        uts: new UtsNamespace(options.hostname ?? `container${cid}`),
-        user: kernel.rootNs.user,
-        net: new NetNamespace(),
-      };
-    }
-    const task = kernel.createInitialTask(pe, { cid, ns, fs: FsState.at(ns.mnt), parent: undefined });
+    const cid = this.nextCid++;
+    const config =
+      options.config ??
+      new TextEncoder().encode(JSON.stringify({ argv: options.argv ?? [], env: options.env ?? [] }));
+    const created = this.platform.containerCreate(pe, cid, {
+      binaries: options.binaries ?? this.imageDigests,
+      config,
+      policy: options.policy ?? ExecPolicy.MeasuredOnly,
+    });
+    if (created < 0) throw new Error(`container ${cid}: the platform refused to create it (${created})`);
+    const ns: Namespaces = {
+      mnt: this.vfs.createContainerRoot(this.bootCtx(), options.layers ?? [this.imageLayer], cid),
+      pid: new PidNamespace(kernel.rootNs.pid),
+      uts: new UtsNamespace(options.hostname ?? `container${cid}`),
+      user: kernel.rootNs.user,
+      net: new NetNamespace(),
+    };
+    this.containers.set(cid, { ns, init: undefined });
+    return cid;
+  }
+
+  /**
+   * Start a process in container `cid` (0: a host process): the container's init if it has none
+   * yet, else a process entering the running container (`exec`), in its namespaces.
+   */
+  startProcess(cid: number, options: ProcessOptions): ThreadGroup {
+    const pe = this.machine.pes[0]!;
+    const kernel = this.kernel;
+    const container = cid === 0 ? undefined : this.containers.get(cid);
+    if (cid !== 0 && container === undefined) throw new Error(`no container ${cid}`);
+    const ns = container?.ns ?? kernel.rootNs;
+    const init = container?.init;
+    const sibling = init === undefined ? undefined : [...init.threads][0];
+    if (init !== undefined && sibling === undefined) throw new Error(`container ${cid} is not running`);
+    const task = kernel.createInitialTask(pe, {
+      cid,
+      ns,
+      fs: FsState.at(ns.mnt),
+      parent: undefined,
+      ...(sibling !== undefined ? { sibling } : {}),
+      ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
+    });
     if (typeof task === 'number') throw new Error(`spawn: the platform refused a task (${task})`);
     const ctx = kernel.contextFor(pe, task);
     for (let fd = 0; fd < 3; fd++) {
@@ -161,15 +216,60 @@ export class SimSystem {
     const env = options.env ?? ['PATH=/bin', 'HOME=/root'];
     const path = options.argv[0]!.includes('/') ? options.argv[0]! : `/bin/${options.argv[0]!}`;
     const start = loadProgram(kernel, ctx, task, path, options.argv, env);
-    if (typeof start === 'number') throw new SpawnError(path, start);
+    if (typeof start === 'number') {
+      kernel.exitTaskHere(pe, task, 0x7f00);
+      throw new SpawnError(path, start);
+    }
     task.start = start;
     kernel.makeRunnable(task, pe.cycles);
+    if (container !== undefined && container.init === undefined) container.init = task.group;
     return task.group;
+  }
+
+  /** Send `signal` to every process of container `cid` (the death of its init ends the rest). */
+  signalContainer(cid: number, signal: number): void {
+    for (const group of this.kernel.allGroups()) {
+      if (group.cid === cid && !group.zombie) this.kernel.signalGroup(group, signal);
+    }
+  }
+
+  /** True while container `cid` has a live process. */
+  containerRunning(cid: number): boolean {
+    for (const group of this.kernel.allGroups()) if (group.cid === cid && !group.zombie) return true;
+    return false;
+  }
+
+  /**
+   * Destroy container `cid` once nothing runs in it: its kernel state (root file system, page
+   * cache, disk area) and, under rcontainer, its shim and every granule it had (scrubbed by the
+   * mini-OS). Throws if a process of it still runs or the platform refuses.
+   */
+  destroyContainer(cid: number): void {
+    if (!this.containers.has(cid)) throw new Error(`no container ${cid}`);
+    if (this.containerRunning(cid)) throw new Error(`container ${cid} still has processes`);
+    const result = this.platform.containerDestroy(this.machine.pes[0]!, cid);
+    if (result < 0) throw new Error(`container ${cid}: the platform refused to destroy it (${result})`);
+    this.disks.forgetOwner(cid);
+    this.containers.delete(cid);
+  }
+
+  /** Attestation evidence of container `cid` for `nonce` (rcontainer), or -errno. */
+  attest(cid: number, nonce: Uint8Array): Uint8Array | number {
+    return this.platform.attest(this.machine.pes[0]!, cid, nonce);
   }
 
   /** Run until every task has ended (or `maxSteps` thread steps). */
   run(maxSteps = 50_000_000): LoopEnd {
     return runLoop(this.kernel, this.runner, maxSteps);
+  }
+
+  /**
+   * Run for `ns` nanoseconds of simulated time from the latest PE clock (or until everything has
+   * ended): containers keep running across calls.
+   */
+  runFor(ns: number, maxSteps = 50_000_000): LoopEnd {
+    const until = Math.max(...this.machine.pes.map((pe) => pe.cycles)) + this.kernel.cyclesFor(ns);
+    return runLoop(this.kernel, this.runner, maxSteps, until);
   }
 
   /** Console output so far, as text. */

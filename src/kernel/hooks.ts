@@ -103,11 +103,18 @@ export interface Platform {
   containerCreate(pe: ProcessingElement, cid: number, launch: ContainerLaunch): number;
   /** Destroy container `cid` once its tasks have exited. 0 or -errno. */
   containerDestroy(pe: ProcessingElement, cid: number): number;
+  /**
+   * Evidence for container `cid` with a 1..64-byte `nonce`: the signed attestation report and the
+   * keys that bind it to the boot chain (rc_attest), or -errno (-95 EOPNOTSUPP when the design
+   * has no attestation).
+   */
+  attest(pe: ProcessingElement, cid: number, nonce: Uint8Array): Uint8Array | number;
 
   // ------------------------------------------------------------ tasks and address spaces
   /**
    * A new task of container `cid`: `fork` gets a new empty address space, `thread` shares the
-   * parent's, `init` has none until exec. For fork and thread this is called from the parent's
+   * parent's, `init` has none until exec (its first task, or with `parent` set, a process entering
+   * the running container, e.g. `rcontainer exec`). For fork and thread this is called from the parent's
    * system call on `pe`: the child resumes as a copy of the parent's trapped registers with x0 = 0
    * and TPIDR_EL0 = `tls` when given. The handle, or -errno.
    */

@@ -197,9 +197,11 @@ export class Kernel implements KernelServices, KernelHandlers {
       parent: ThreadGroup | undefined;
       uid?: number;
       gid?: number;
+      /** A task of the running container the new process enters (for the platform's records). */
+      sibling?: Task;
     },
   ): Task | number {
-    const hw = this.platform.taskCreate(pe, init.cid, undefined, 'init');
+    const hw = this.platform.taskCreate(pe, init.cid, init.sibling?.hw, 'init');
     if (typeof hw === 'number') return hw;
     const tid = this.allocateTid();
     const pids = pidsFor(init.ns.pid, tid);
