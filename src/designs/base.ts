@@ -20,6 +20,14 @@ import {
 import { ERESTARTSYS } from '../kernel/uapi/errno.js';
 import { KERNEL_TEXT_VA, KernelCode, SPSR_EL0T } from './layout.js';
 
+/** A task whose registers the kernel saves in its own memory (every native task, host processes). */
+export interface KernelSavedTask {
+  readonly regs: Float64Array;
+  pc: number;
+  spsr: number;
+  tpidr: number;
+}
+
 /** The interrupted user context of the trap a PE is handling. */
 export interface Trap<T extends HwTask> {
   readonly hw: T;
@@ -48,8 +56,6 @@ export abstract class DesignBase<T extends HwTask> {
   protected abstract returnToUser(pe: ProcessingElement, trap: Trap<T>, result: number | undefined): void;
   /** Save the trapped context (PC rewound to the SVC with `rewind`; x0 = `result` if given). */
   protected abstract saveTrap(pe: ProcessingElement, trap: Trap<T>, rewind: boolean, result?: number): void;
-  /** Load the first registers of a new image and return to it. */
-  protected abstract startImage(pe: ProcessingElement, trap: Trap<T>, start: UserStart): void;
 
   /** Leave `pe` idle in the kernel (control returns to the scheduler loop). */
   protected goIdle(pe: ProcessingElement): void {
@@ -149,6 +155,59 @@ export abstract class DesignBase<T extends HwTask> {
    */
   protected enableDmaBypass(pe: ProcessingElement, smmuVa: number): void {
     pe.store32(smmuVa + SmmuReg.GBPA, SmmuBits.GBPA_UPDATE);
+  }
+
+  // ------------------------------------------------ primitives for kernel-saved registers
+
+  /** Trap entry: the kernel saves x0..x30 (Linux's pt_regs) before anything can clobber them. */
+  protected saveRegisters(pe: ProcessingElement, task: KernelSavedTask): void {
+    task.regs.set(pe.x);
+  }
+
+  /** x8 and x0..x5 of the saved registers. */
+  protected savedSyscall(task: KernelSavedTask): { nr: number; args: number[] } {
+    const r = task.regs;
+    return { nr: r[8]!, args: [r[0]!, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!] };
+  }
+
+  /** Back to the trapped context from the saved registers (x0 = `result` if given). */
+  protected resumeSaved(pe: ProcessingElement, trap: Trap<T>, task: KernelSavedTask, result?: number): void {
+    pe.x.set(task.regs);
+    if (result !== undefined) pe.x[0] = result;
+    this.eretToUser(pe, trap.elr, trap.spsr);
+  }
+
+  /** Keep the trapped context for a later entry (the PC rewound to the SVC with `rewind`). */
+  protected keepSaved(
+    pe: ProcessingElement,
+    trap: Trap<T>,
+    task: KernelSavedTask,
+    rewind: boolean,
+    result?: number,
+  ): void {
+    if (result !== undefined) task.regs[0] = result;
+    task.pc = rewind ? trap.elr - 4 : trap.elr;
+    task.spsr = trap.spsr;
+    task.tpidr = pe.regs.number('TPIDR_EL0');
+  }
+
+  /** Enter a kernel-saved task at EL0: its saved registers, or a new image's zeroed ones. */
+  protected enterSaved(pe: ProcessingElement, task: KernelSavedTask, start: UserStart | undefined): void {
+    if (start !== undefined) {
+      task.regs.fill(0);
+      task.pc = start.pc;
+      task.spsr = SPSR_EL0T;
+    }
+    pe.msrNumber('TPIDR_EL0', task.tpidr);
+    pe.x.set(task.regs);
+    this.eretToUser(pe, task.pc, task.spsr);
+  }
+
+  /** A new image's first registers: all zero, PC at its entry. */
+  protected startImage(pe: ProcessingElement, _trap: Trap<T>, start: UserStart): void {
+    pe.x.fill(0);
+    pe.msrNumber('TPIDR_EL0', 0);
+    this.eretToUser(pe, start.pc);
   }
 
   /** Set ELR_EL1/SPSR_EL1 for a return to EL0 and ERET. */

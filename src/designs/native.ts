@@ -19,7 +19,7 @@ import type {
   UserStart,
 } from '../kernel/hooks.js';
 import { componentImage } from '../minios/platform.js';
-import { DesignBase, type Trap } from './base.js';
+import { DesignBase, type KernelSavedTask, type Trap } from './base.js';
 import { alignRanges, bounceBuffers, FrameAllocator, memoryZones } from './frames.js';
 import {
   DISK_BLOCKS_PER_CONTEXT,
@@ -45,12 +45,8 @@ interface NativeSpace {
 }
 
 /** A native task: its address space and saved registers. */
-export interface NativeTask extends HwTask {
+export interface NativeTask extends HwTask, KernelSavedTask {
   space: NativeSpace | undefined;
-  readonly regs: Float64Array;
-  pc: number;
-  spsr: number;
-  tpidr: number;
 }
 
 /** Options of the native design. */
@@ -333,14 +329,7 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
     this.running[pe.id] = task;
     this.loadSpace(pe, task.space);
     pe.msrNumber('TPIDRRO_EL0', threadId);
-    if (start !== undefined) {
-      task.regs.fill(0);
-      task.pc = start.pc;
-      task.spsr = SPSR_EL0T;
-    }
-    pe.msrNumber('TPIDR_EL0', task.tpidr);
-    pe.x.set(task.regs);
-    this.eretToUser(pe, task.pc, task.spsr);
+    this.enterSaved(pe, task, start);
   }
 
   saveUser(pe: ProcessingElement, hw: HwTask, rewind: boolean): void {
@@ -358,33 +347,20 @@ export class NativePlatform extends DesignBase<NativeTask> implements Platform {
   // ------------------------------------------------------------------ trap primitives
 
   protected captureTrap(pe: ProcessingElement, hw: NativeTask): Trap<NativeTask> {
-    hw.regs.set(pe.x);
+    this.saveRegisters(pe, hw);
     return { hw, elr: pe.regs.number('ELR_EL1'), spsr: pe.regs.low('SPSR_EL1') };
   }
 
   protected syscallArgs(_pe: ProcessingElement, trap: Trap<NativeTask>): { nr: number; args: number[] } {
-    const r = trap.hw.regs;
-    return { nr: r[8]!, args: [r[0]!, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!] };
+    return this.savedSyscall(trap.hw);
   }
 
   protected returnToUser(pe: ProcessingElement, trap: Trap<NativeTask>, result: number | undefined): void {
-    pe.x.set(trap.hw.regs);
-    if (result !== undefined) pe.x[0] = result;
-    this.eretToUser(pe, trap.elr, trap.spsr);
+    this.resumeSaved(pe, trap, trap.hw, result);
   }
 
   protected saveTrap(pe: ProcessingElement, trap: Trap<NativeTask>, rewind: boolean, result?: number): void {
-    const task = trap.hw;
-    if (result !== undefined) task.regs[0] = result;
-    task.pc = rewind ? trap.elr - 4 : trap.elr;
-    task.spsr = trap.spsr;
-    task.tpidr = pe.regs.number('TPIDR_EL0');
-  }
-
-  protected startImage(pe: ProcessingElement, _trap: Trap<NativeTask>, start: UserStart): void {
-    pe.x.fill(0);
-    pe.msrNumber('TPIDR_EL0', 0);
-    this.eretToUser(pe, start.pc);
+    this.keepSaved(pe, trap, trap.hw, rewind, result);
   }
 
   // ------------------------------------------------------------------ address spaces

@@ -44,7 +44,7 @@ import {
 } from '../minios/abi.js';
 import type { MiniOsParamsInput } from '../minios/config.js';
 import { bootPlatform, type Platform as TrustedPlatform } from '../minios/platform.js';
-import { DesignBase, type Trap } from './base.js';
+import { DesignBase, type KernelSavedTask, type Trap } from './base.js';
 import { bounceBuffers, FrameAllocator, memoryZones } from './frames.js';
 import {
   DISK_BLOCKS_PER_CONTEXT,
@@ -77,16 +77,14 @@ interface GatedSpace {
   users: number;
 }
 
-/** A task under rcontainer. */
-export interface RcTask extends HwTask {
+/**
+ * A task under rcontainer. A host process's registers are saved here by the kernel; a container
+ * task's live in SHIM(c), and only its TPIDR_EL0 is kept here.
+ */
+export interface RcTask extends HwTask, KernelSavedTask {
   /** The mini-OS's task id (containers), 0 for a host process. */
   readonly tid: number;
   space: GatedSpace | undefined;
-  /** Host processes: saved registers (container tasks' registers live in SHIM(c)). */
-  readonly regs: Float64Array;
-  pc: number;
-  spsr: number;
-  tpidr: number;
 }
 
 /** What the kernel keeps about a container (handles and free lists: never its data). */
@@ -689,14 +687,7 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
         throw new Error('rcontainer kernel: entering a task without an address space');
       this.gate(pe, RcCall.HostSpaceSwitch, task.space.hostId);
       this.destroyPending(pe);
-      if (start !== undefined) {
-        task.regs.fill(0);
-        task.pc = start.pc;
-        task.spsr = SPSR_EL0T;
-      }
-      pe.msrNumber('TPIDR_EL0', task.tpidr);
-      pe.x.set(task.regs);
-      this.eretToUser(pe, task.pc, task.spsr);
+      this.enterSaved(pe, task, start);
       return;
     }
     pe.msrNumber('TPIDR_EL0', start !== undefined ? 0 : task.tpidr);
@@ -720,7 +711,7 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     const elr = pe.regs.number('ELR_EL1');
     const spsr = pe.regs.low('SPSR_EL1');
     if (hw.cid === 0) {
-      hw.regs.set(pe.x);
+      this.saveRegisters(pe, hw);
       return { hw, elr, spsr, frameVa: 0, gateMark: this.stats.gateCalls };
     }
     // The con-shim pushed the interrupted registers on the container's stack and passed it in x0.
@@ -729,48 +720,30 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
 
   protected syscallArgs(pe: ProcessingElement, trap: Trap<RcTask>): { nr: number; args: number[] } {
     const t = trap as RcTrap;
-    if (t.hw.cid === 0) {
-      const r = t.hw.regs;
-      return { nr: r[8]!, args: [r[0]!, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!] };
-    }
+    if (t.hw.cid === 0) return this.savedSyscall(t.hw);
     const x = pe.x;
     return { nr: x[8]!, args: [loadSigned(pe, t.frameVa), x[1]!, x[2]!, x[3]!, x[4]!, x[5]!] };
   }
 
   protected returnToUser(pe: ProcessingElement, trap: Trap<RcTask>, result: number | undefined): void {
     const t = trap as RcTrap;
-    if (t.hw.cid === 0) {
-      pe.x.set(t.hw.regs);
-      if (result !== undefined) pe.x[0] = result;
-    } else {
-      // x0 was replaced by the frame pointer; any gate call since cleared the others.
-      if (this.stats.gateCalls !== t.gateMark) this.reloadRegisters(pe, t.frameVa);
-      pe.x[0] = result ?? loadSigned(pe, t.frameVa);
-    }
+    if (t.hw.cid === 0) return this.resumeSaved(pe, t, t.hw, result);
+    // x0 was replaced by the frame pointer; any gate call since cleared the others.
+    if (this.stats.gateCalls !== t.gateMark) this.reloadRegisters(pe, t.frameVa);
+    pe.x[0] = result ?? loadSigned(pe, t.frameVa);
     this.eretToUser(pe, t.elr, t.spsr);
   }
 
   protected saveTrap(pe: ProcessingElement, trap: Trap<RcTask>, rewind: boolean, result?: number): void {
     const t = trap as RcTrap;
     const task = t.hw;
+    if (task.cid === 0) return this.keepSaved(pe, t, task, rewind, result);
     task.tpidr = pe.regs.number('TPIDR_EL0');
-    if (task.cid === 0) {
-      if (result !== undefined) task.regs[0] = result;
-      task.pc = rewind ? t.elr - 4 : t.elr;
-      task.spsr = t.spsr;
-      return;
-    }
     if (result !== undefined) storeWord(pe, t.frameVa, result);
     if (rewind) storeWord(pe, t.frameVa + 31 * 8, t.elr - 4);
     const c = this.containers.get(task.cid)!;
     // The mini-OS copies the frame into the task's context and returns here in the OS context.
     this.gate(pe, RcCall.SwitchToMiniOs, 1, task.cid, task.tid, this.framePaOf(pe, c));
-  }
-
-  protected startImage(pe: ProcessingElement, _trap: Trap<RcTask>, start: UserStart): void {
-    pe.x.fill(0);
-    pe.msrNumber('TPIDR_EL0', 0);
-    this.eretToUser(pe, start.pc);
   }
 
   // ------------------------------------------------------------------ helpers
