@@ -1,0 +1,57 @@
+/**
+ * What kind of executable a file is, and the list of an image's executables with the digest the
+ * mini-OS measures for each (SHA-256 of the whole file content, DESIGN.md §5 "launch integrity").
+ * Whether the machine can run a kind is the engine's decision, not the store's.
+ */
+import { sha256Digest, type Digest } from './digest.js';
+import type { ImageTree } from './tree-types.js';
+
+/** Kinds of executable file. */
+export type ExecutableKind = 'rcx' | 'script' | 'elf' | 'unknown';
+
+/**
+ * Magic of the model's executables: `\x7fRCX ` then the program name (EXECUTABLE_MAGIC of
+ * src/user/program.ts, which the layer rule keeps the runtime from importing; a test checks that
+ * the two agree).
+ */
+export const RCX_MAGIC = new Uint8Array([0x7f, 0x52, 0x43, 0x58, 0x20]);
+const ELF_MAGIC = new Uint8Array([0x7f, 0x45, 0x4c, 0x46]);
+const SCRIPT_MAGIC = new Uint8Array([0x23, 0x21]);
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  return bytes.length >= prefix.length && prefix.every((byte, i) => bytes[i] === byte);
+}
+
+/** The kind of executable `bytes` are, from their first bytes. */
+export function executableKind(bytes: Uint8Array): ExecutableKind {
+  if (startsWith(bytes, RCX_MAGIC)) return 'rcx';
+  if (startsWith(bytes, ELF_MAGIC)) return 'elf';
+  if (startsWith(bytes, SCRIPT_MAGIC)) return 'script';
+  return 'unknown';
+}
+
+/** One executable of an image. */
+export interface ImageExecutable {
+  readonly path: string;
+  readonly kind: ExecutableKind;
+  /** SHA-256 of the whole file content. */
+  readonly digest: Digest;
+  readonly size: number;
+  readonly mode: number;
+}
+
+/** The regular files (hard links included) of `tree` with an execute bit set, in path order. */
+export function listExecutables(tree: ImageTree): ImageExecutable[] {
+  const out: ImageExecutable[] = [];
+  for (const entry of tree.entries) {
+    if ((entry.type !== 'file' && entry.type !== 'hardlink') || (entry.mode & 0o111) === 0) continue;
+    out.push({
+      path: entry.path,
+      kind: executableKind(entry.content),
+      digest: sha256Digest(entry.content),
+      size: entry.content.length,
+      mode: entry.mode,
+    });
+  }
+  return out;
+}
