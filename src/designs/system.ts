@@ -12,6 +12,8 @@ import type { ThreadGroup } from '../kernel/core/task.js';
 import { FsState } from '../kernel/fs/fs-state.js';
 import type { TmpfsSuperBlock } from '../kernel/fs/tmpfs.js';
 import type { MountNamespace } from '../kernel/fs/mount-namespace.js';
+import { isDir } from '../kernel/fs/inode.js';
+import { lookupPath } from '../kernel/fs/namei.js';
 import { openPath } from '../kernel/fs/open.js';
 import { fsCtxFor, populate, Vfs, type FsCtx } from '../kernel/fs/vfs.js';
 import type { Platform } from '../kernel/hooks.js';
@@ -54,6 +56,8 @@ export interface ProcessOptions {
   /** Credentials (global ids; default root). */
   readonly uid?: number;
   readonly gid?: number;
+  /** Working directory (default `/`); it must exist in the container. */
+  readonly cwd?: string;
 }
 
 /** What a container is created with (defaults: the built-in layer with every program). */
@@ -208,6 +212,18 @@ export class SimSystem {
     });
     if (typeof task === 'number') throw new Error(`spawn: the platform refused a task (${task})`);
     const ctx = kernel.contextFor(pe, task);
+    if (options.cwd !== undefined && options.cwd !== '/') {
+      const dir = lookupPath(ctx, AT_FDCWD, options.cwd, true);
+      if (typeof dir === 'number' || !isDir(dir.inode)) {
+        kernel.exitTaskHere(pe, task, 0x7f00);
+        throw new SpawnError(
+          options.cwd,
+          typeof dir === 'number' ? dir : -20,
+          'is not a usable working directory',
+        );
+      }
+      task.fs.cwd = dir;
+    }
     for (let fd = 0; fd < 3; fd++) {
       const file = openPath(ctx, AT_FDCWD, '/dev/console', fd === 0 ? O.RDONLY : O.WRONLY, 0);
       if (typeof file === 'number') throw new Error(`spawn: cannot open /dev/console (${file})`);
@@ -287,8 +303,8 @@ export class SimSystem {
 export class SpawnError extends Error {
   readonly errno: number;
 
-  constructor(path: string, errno: number) {
-    super(`${path}: cannot execute (${-errno})`);
+  constructor(path: string, errno: number, what = 'cannot execute') {
+    super(`${path}: ${what} (${-errno})`);
     this.errno = errno;
   }
 }

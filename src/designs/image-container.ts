@@ -1,0 +1,115 @@
+/**
+ * Containers from OCI images on a simulated system: the image's unpacked tree becomes a read-only
+ * lower layer (a tmpfs owned by the host: image files are not secret, they are measured), every
+ * executable's SHA-256 goes into the container's measured launch data (the mini-OS's measuredOnly
+ * exec policy then admits exactly those binaries), the image configuration is the measured config,
+ * and the process comes from the OCI runtime spec built from the image and the run options.
+ */
+import { fsCtxFor, populate } from '../kernel/fs/vfs.js';
+import type { Inode } from '../kernel/fs/inode.js';
+import type { TmpfsSuperBlock } from '../kernel/fs/tmpfs.js';
+import { S } from '../kernel/uapi/flags.js';
+import { ExecPolicy } from '../minios/abi.js';
+import { specFromImage, type RunOptions, type RuntimeSpec } from '../runtime/bundle/spec.js';
+import {
+  imageRunConfig,
+  listExecutables,
+  type ImageRecord,
+  type ImageStore,
+  type ImageTree,
+} from '../runtime/image/index.js';
+import type { SimSystem } from './system.js';
+
+/** A container made from an image. */
+export interface ImageContainer {
+  readonly cid: number;
+  readonly image: ImageRecord;
+  readonly spec: RuntimeSpec;
+  /** SHA-256 of every executable of the image (what the mini-OS measured). */
+  readonly binaries: readonly Uint8Array[];
+}
+
+/** Install an unpacked image as a read-only layer (files, directories, links with their modes). */
+export function installImageTree(system: SimSystem, tree: ImageTree): TmpfsSuperBlock {
+  const pe = system.machine.pes[0]!;
+  const ctx = fsCtxFor(pe, system.kernel, () => system.kernel.nanoseconds(pe));
+  const layer = system.vfs.createLayer(ctx, 0);
+  for (const entry of tree.entries) {
+    if (entry.path === '/') continue;
+    const owner = { uid: entry.uid, gid: entry.gid };
+    let result = 0;
+    if (entry.type === 'dir') result = makeDirectory(ctx, layer.root, entry.path, entry.mode, owner);
+    else if (entry.type === 'symlink')
+      result = populate(ctx, layer.root, entry.path, new Uint8Array(0), 0o777, {
+        ...owner,
+        symlink: entry.target,
+      });
+    else result = populate(ctx, layer.root, entry.path, entry.content, entry.mode, owner);
+    if (result < 0) throw new Error(`image: cannot install ${entry.path} (${result})`);
+  }
+  return layer;
+}
+
+/** Create the directory `path` under `root` with `mode` (its parents as 0755). */
+function makeDirectory(
+  ctx: Parameters<typeof populate>[0],
+  root: Inode,
+  path: string,
+  mode: number,
+  owner: { uid: number; gid: number },
+): number {
+  let dir = root;
+  const parts = path.split('/').filter((p) => p !== '');
+  for (const [i, part] of parts.entries()) {
+    const last = i === parts.length - 1;
+    let child = dir.lookup?.(ctx, part);
+    if (child === undefined) {
+      const made = dir.create?.(ctx, part, { mode: S.IFDIR | (last ? mode : 0o755), ...owner });
+      if (made === undefined || typeof made === 'number') return made ?? -20;
+      child = made;
+    }
+    dir = child;
+  }
+  return 0;
+}
+
+/**
+ * Create a container on `system` from image `ref` of `store` and start its process as the spec
+ * built from the image and `run` says. Image files become the container's lower layer.
+ */
+export async function runImage(
+  system: SimSystem,
+  store: ImageStore,
+  ref: string,
+  run: RunOptions,
+): Promise<ImageContainer> {
+  const image = store.resolve(ref);
+  const tree = await store.unpack(image);
+  const config = imageRunConfig(image.config);
+  const spec = specFromImage(
+    {
+      Entrypoint: config.entrypoint,
+      Cmd: config.cmd,
+      Env: config.env,
+      WorkingDir: config.workingDir,
+      User: config.user,
+    },
+    run,
+  );
+  const binaries = listExecutables(tree).map((e) => Buffer.from(e.digest.slice('sha256:'.length), 'hex'));
+  const layer = installImageTree(system, tree);
+  const cid = system.createContainer({
+    layers: [layer],
+    binaries: binaries.map((b) => new Uint8Array(b)),
+    config: store.readBlob(image.configDigest),
+    policy: ExecPolicy.MeasuredOnly,
+    ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
+  });
+  system.startProcess(cid, {
+    argv: spec.process.args,
+    env: spec.process.env ?? [],
+    cwd: spec.process.cwd,
+    ...(spec.process.user !== undefined ? { uid: spec.process.user.uid, gid: spec.process.user.gid } : {}),
+  });
+  return { cid, image, spec, binaries: binaries.map((b) => new Uint8Array(b)) };
+}
