@@ -5,8 +5,10 @@ import { benchGptScaleCommand } from './bench-gpt-scale.js';
 import { benchHwCommand } from './bench-hw.js';
 import { benchKernelCommand, type BenchKernelOptions } from './bench-kernel.js';
 import { conformanceCommand } from './conformance.js';
-import { demoCommand } from './demo.js';
-import { UserError } from './errors.js';
+import { demoCommand, type DemoOptions } from './demo.js';
+import { EngineError, UserError } from './errors.js';
+import { imagesCommand, loadCommand, rmiCommand, saveCommand } from './images.js';
+import { runCommand, type RunCommandOptions } from './run.js';
 import { simCommand, type SimCommandOptions } from './sim.js';
 import { tcbCommand } from './tcb.js';
 
@@ -15,6 +17,7 @@ program
   .name('rcontainer')
   .description('RContainer (NDSS 2025) on a model of Armv9-A CCA: machine, firmware, mini-OS, kernel, engine')
   .version('0.1.0')
+  .enablePositionalOptions()
   .exitOverride()
   .showHelpAfterError();
 
@@ -32,10 +35,12 @@ program
 program
   .command('demo')
   .description(
-    'a short tour: the machine (GPT, GPC, MMU, TLB, a stale TLB entry), then the trusted platform (measured boot, GPT views, a container and a compromised kernel)',
+    'a compromised kernel against a key-value container under native and rcontainer, side by side; --tour: a walk through the machine model and the platform',
   )
-  .action(() => {
-    exitCode = demoCommand();
+  .option('--seed <seed>', 'machine seed (keys, the victim token)')
+  .option('--tour', 'the machine and platform tour instead')
+  .action((options: DemoOptions) => {
+    exitCode = demoCommand(options);
   });
 
 program
@@ -60,6 +65,71 @@ program
   .argument('<program...>', 'the program and its arguments (after --)')
   .action((argv: string[], options: SimCommandOptions) => {
     exitCode = simCommand(argv, options);
+  });
+
+/** Collect repeated options (-e A -e B). */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/** Engine commands are async: their exit code is set when they finish. */
+let pending: Promise<number> | undefined;
+
+program
+  .command('run')
+  .description('create a container from an image and run it (without a daemon: in this process, with --rm)')
+  .option('--rm', 'remove the container when it exits')
+  .option('-d, --detach', 'run in the background (needs the daemon)')
+  .option('--name <name>', 'container name (also its default hostname)')
+  .option('-e, --env <NAME=value>', 'set an environment variable', collect, [])
+  .option('-w, --workdir <dir>', 'working directory inside the container')
+  .option('-u, --user <uid[:gid]>', 'numeric user and group')
+  .option('--hostname <name>', 'container host name')
+  .option('--design <design>', 'native or rcontainer', 'rcontainer')
+  .option('--seed <seed>', 'machine seed')
+  .option('--state-dir <dir>', 'engine state (default $RCONTAINER_STATE or ~/.rcontainer)')
+  .argument('<image>', 'image reference (built-in: busybox, kv, httpd, hackbench, build)')
+  .argument('[command...]', 'command and arguments (default: the image Cmd)')
+  .passThroughOptions()
+  .action((image: string, command: string[], options: RunCommandOptions) => {
+    pending = runCommand(image, command, options);
+  });
+
+program
+  .command('images')
+  .description('list the images of the local store')
+  .option('--json', 'print JSON')
+  .option('-a, --all', 'make every built-in image first')
+  .option('--state-dir <dir>', 'engine state (default $RCONTAINER_STATE or ~/.rcontainer)')
+  .action((options: { json?: boolean; all?: boolean; stateDir?: string }) => {
+    pending = imagesCommand(options);
+  });
+
+program
+  .command('load')
+  .description('load images from a docker save tarball or an OCI layout archive')
+  .option('-i, --input <file>', 'the archive')
+  .option('--state-dir <dir>', 'engine state (default $RCONTAINER_STATE or ~/.rcontainer)')
+  .action((options: { input?: string; stateDir?: string }) => {
+    pending = loadCommand(options);
+  });
+
+program
+  .command('save')
+  .description('save images to an archive (docker save format, or --format oci)')
+  .option('-o, --output <file>', 'the archive to write')
+  .option('--format <format>', 'docker or oci', 'docker')
+  .option('--state-dir <dir>', 'engine state (default $RCONTAINER_STATE or ~/.rcontainer)')
+  .argument('<images...>', 'image references')
+  .action((refs: string[], options: { output?: string; format?: string; stateDir?: string }) => {
+    pending = saveCommand(refs, options);
+  });
+
+program
+  .command('rmi')
+  .description('remove images')
+  .option('-f, --force', 'remove an image with several tags')
+  .option('--state-dir <dir>', 'engine state (default $RCONTAINER_STATE or ~/.rcontainer)')
+  .argument('<images...>', 'image references')
+  .action((refs: string[], options: { force?: boolean; stateDir?: string }) => {
+    pending = rmiCommand(refs, options);
   });
 
 const bench = program.command('bench').description('measure the simulator itself (host time)');
@@ -94,16 +164,28 @@ bench
     exitCode = benchGptScaleCommand(options);
   });
 
+/** One line for a user's or the engine's error; their exit codes (2, and Docker's 125). */
+function report(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  if (error instanceof UserError) {
+    console.error(`rcontainer: ${error.message}`);
+    return 2;
+  }
+  if (error instanceof EngineError) {
+    console.error(`rcontainer: ${error.message}`);
+    return 125;
+  }
+  throw error;
+}
+
 try {
   program.parse(process.argv);
   process.exitCode = exitCode;
+  if (pending !== undefined)
+    pending.then(
+      (code) => (process.exitCode = code),
+      (error: unknown) => (process.exitCode = report(error)),
+    );
 } catch (error) {
-  if (error instanceof CommanderError) {
-    process.exitCode = error.exitCode === 0 ? 0 : 2;
-  } else if (error instanceof UserError) {
-    console.error(`rcontainer: ${error.message}`);
-    process.exitCode = 2;
-  } else {
-    throw error;
-  }
+  process.exitCode = report(error);
 }

@@ -44,7 +44,11 @@ export function runLoop(
     const timer = kernel.nextTimerCycle();
     if (best < 0) {
       if (timer === undefined) return 'idle';
-      if (timer >= untilCycle) return 'time-limit';
+      if (timer >= untilCycle) {
+        // Nothing happens before the limit: the idle PEs' time passes up to it.
+        for (const pe of pes) if (pe.el !== 0 && pe.cycles < untilCycle) pe.cycles = untilCycle;
+        return 'time-limit';
+      }
       // Nothing runs: the earliest idle PE waits for the timer.
       const idle = pes.reduce((a, b) => (b.cycles < a.cycles ? b : a));
       if (idle.cycles < timer) idle.cycles = timer;

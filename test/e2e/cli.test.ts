@@ -100,16 +100,16 @@ describe('rcontainer conformance', () => {
 });
 
 describe('rcontainer demo', () => {
-  it('shows a stale GPT permission, then the GPF after TLBI RPALOS, then a GPC exception at EL3', () => {
-    const { code, stdout } = run('demo');
+  it('shows a stale GPT permission, then the GPF after TLBI RPALOS, then a GPC exception at EL3 (--tour)', () => {
+    const { code, stdout } = run('demo', '--tour');
     expect(code).toBe(0);
     expect(stdout).toContain('load32(0x40000000) = 0x5ec12e7: the TLB still holds the old GPC outcome');
     expect(stdout).toContain('EL1 handler ran: ESR 0x96000028');
     expect(stdout).toContain('EL3 handler ran: ESR 0x7a034028');
   });
 
-  it('boots the platform and shows the GPC stopping a compromised kernel from reading container memory', () => {
-    const { code, stdout } = run('demo');
+  it('boots the platform and shows the GPC stopping a compromised kernel from reading container memory (--tour)', () => {
+    const { code, stdout } = run('demo', '--tour');
     expect(code).toBe(0);
     expect(stdout).toContain('rc_create_shim(1) = ok(0)');
     expect(stdout).toContain('trapped to EL1 (EC 0x18)');
@@ -117,7 +117,19 @@ describe('rcontainer demo', () => {
   });
 
   it('is deterministic', () => {
-    expect(run('demo').stdout).toBe(run('demo').stdout);
+    expect(run('demo', '--tour').stdout).toBe(run('demo', '--tour').stdout);
+    expect(run('demo', '--seed', 'x').stdout).toBe(run('demo', '--seed', 'x').stdout);
+  });
+
+  it('shows the attacker obtaining the secret under native and stopped under rcontainer', () => {
+    const { code, stdout, stderr } = run('demo');
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/totals: native 13 of 13 succeeded; rcontainer 0 of 13 succeeded/);
+    expect(stdout).toMatch(/granule protection fault/);
+    expect(stdout).toMatch(/rc_open_block refused: EBADMSG/);
+    expect(stdout).toMatch(/OS-GPT/);
+    expect(stdout).toMatch(/rcontainer \/ native = \d+\.\d+x/);
   });
 });
 
@@ -258,5 +270,64 @@ describe('rcontainer bench kernel', () => {
       expect(result[key]!.rcontainer).toBeGreaterThan(0);
     }
     expect(result.nullSyscallSimNs!.rcontainer).toBeGreaterThan(result.nullSyscallSimNs!.native!);
+  });
+});
+
+describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
+  const state = (): string => mkdtempSync(join(tmpdir(), 'rcontainer-state-'));
+  const runIn = (dir: string, ...args: string[]): { code: number; stdout: string; stderr: string } => {
+    const result = spawnSync(process.execPath, [CLI, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, RCONTAINER_STATE: dir },
+    });
+    return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  it('runs busybox echo hello from a fresh state, and gives Docker exit codes', () => {
+    const dir = state();
+    expect(runIn(dir, 'run', '--rm', 'busybox', 'echo', 'hello')).toMatchObject({
+      code: 0,
+      stdout: 'hello\n',
+    });
+    expect(runIn(dir, 'run', '--rm', 'busybox', 'sh', '-c', 'exit 7').code).toBe(7);
+    const missing = runIn(dir, 'run', '--rm', 'busybox', 'nosuch');
+    expect(missing.code).toBe(127);
+    expect(missing.stderr.trim()).toBe('rcontainer: exec: "nosuch": executable file not found');
+    const noImage = runIn(dir, 'run', '--rm', 'nope:1', 'true');
+    expect(noImage.code).toBe(125);
+    expect(noImage.stderr).not.toMatch(/at .*\.js/);
+    expect(
+      runIn(
+        dir,
+        'run',
+        '--rm',
+        '--design',
+        'native',
+        '-e',
+        'X=1',
+        '-w',
+        '/etc',
+        'busybox',
+        'sh',
+        '-c',
+        'echo $X; pwd',
+      ).stdout,
+    ).toBe('1\n/etc\n');
+    expect(runIn(dir, 'run', 'busybox', 'true').code).toBe(125); // no daemon: --rm only
+  });
+
+  it('lists, saves, loads and removes images', () => {
+    const dir = state();
+    expect(runIn(dir, 'images', '--json').stdout.trim()).toBe('[]');
+    const archive = join(dir, 'kv.tar');
+    expect(runIn(dir, 'save', '-o', archive, 'kv').code).toBe(0);
+    const rows = JSON.parse(runIn(dir, 'images', '--json').stdout) as { repository: string; tag: string }[];
+    expect(rows.map((r) => `${r.repository}:${r.tag}`)).toEqual(['kv:latest']);
+    expect(runIn(dir, 'rmi', 'kv').stdout).toMatch(/^Untagged: kv:latest\nDeleted: sha256:/);
+    expect(runIn(dir, 'images', '--json').stdout.trim()).toBe('[]');
+    expect(runIn(dir, 'load', '-i', archive).stdout.trim()).toBe('Loaded image: kv:latest');
+    const bad = runIn(dir, 'load', '-i', tempFile('bad.tar', 'not a tar archive at all'));
+    expect(bad.code).toBe(125);
+    expect(bad.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
   });
 });

@@ -1,0 +1,107 @@
+/**
+ * `rcontainer run --rm [options] IMAGE [COMMAND...]` without a daemon: boot a machine in this
+ * process under the chosen design, create the container from the image, stream its console output
+ * and exit with its exit code (Docker's habits: 125 engine error, 126 not executable, 127 not
+ * found, else the container's code; 128 + N when a signal ended it).
+ */
+import { runImage } from '../designs/image-container.js';
+import { DESIGNS, SimSystem, SpawnError, type DesignName } from '../designs/system.js';
+import { BundleError } from '../runtime/bundle/spec.js';
+import { Errno, strerror } from '../kernel/uapi/errno.js';
+import { wExitStatus, wIfSignaled, wTermSig } from '../kernel/uapi/flags.js';
+import { openImages, stateDir } from './engine-state.js';
+import { EngineError } from './errors.js';
+import { engine, isBuiltin, type EngineOptions } from './images.js';
+
+/** Options of `run` as commander parses them. */
+export interface RunCommandOptions extends EngineOptions {
+  readonly rm?: boolean;
+  readonly detach?: boolean;
+  readonly name?: string;
+  readonly env: string[];
+  readonly workdir?: string;
+  readonly user?: string;
+  readonly hostname?: string;
+  readonly design: string;
+  readonly seed?: string;
+}
+
+/** Simulated time per slice between two flushes of the container's output. */
+const SLICE_NS = 10_000_000;
+
+/** Run a container in the foreground; returns the exit code. */
+export async function runCommand(
+  image: string,
+  command: string[],
+  options: RunCommandOptions,
+): Promise<number> {
+  if (!DESIGNS.includes(options.design as DesignName))
+    throw new EngineError(`run: --design must be one of ${DESIGNS.join(', ')}, not '${options.design}'`);
+  if (options.detach === true)
+    throw new EngineError('run: -d needs the daemon (`rcontainer daemon`), which is not running');
+  if (options.rm !== true)
+    throw new EngineError('run: without a daemon a container cannot outlive this command: use --rm');
+  const user = parseUser(options.user);
+  return engine(async () => {
+    const store = openImages(stateDir(options.stateDir));
+    if (isBuiltin(image) && !store.has(image)) await store.ensureBuiltin(image.replace(/:latest$/, ''));
+    const system = new SimSystem({
+      design: options.design as DesignName,
+      ...(options.seed ? { seed: options.seed } : {}),
+    });
+    let cid: number;
+    try {
+      ({ cid } = await runImage(system, store, image, {
+        args: command,
+        env: options.env,
+        ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
+        ...(user !== undefined ? { user } : {}),
+        hostname: options.hostname ?? options.name ?? 'rcontainer',
+      }));
+    } catch (error) {
+      if (error instanceof SpawnError) {
+        const program = command[0] ?? image;
+        if (error.errno === -Errno.ENOENT) {
+          console.error(`rcontainer: exec: "${program}": executable file not found`);
+          return 127;
+        }
+        console.error(`rcontainer: exec: "${program}": ${strerror(error.errno).toLowerCase()}`);
+        return 126;
+      }
+      if (error instanceof BundleError) throw new EngineError(error.message);
+      throw error;
+    }
+    let shown = 0;
+    const flush = (): void => {
+      const output = system.kernel.consoleDevice.log(cid);
+      if (output.length > shown) process.stdout.write(new Uint8Array(output.slice(shown)));
+      shown = output.length;
+    };
+    const init = [...system.kernel.allGroups()].find((g) => g.cid === cid);
+    for (;;) {
+      const end = system.runFor(SLICE_NS);
+      flush();
+      if (!system.containerRunning(cid)) break;
+      if (end === 'idle') {
+        console.error('rcontainer: the container is blocked with nothing left to wake it; stopping it');
+        system.signalContainer(cid, 9);
+        system.run();
+        flush();
+        break;
+      }
+    }
+    const status = init?.exitStatus;
+    system.destroyContainer(cid);
+    if (status === undefined) return 125;
+    return wIfSignaled(status) ? 128 + wTermSig(status) : wExitStatus(status);
+  });
+}
+
+/** `-u uid[:gid]` (numeric only). */
+function parseUser(user: string | undefined): { uid: number; gid: number } | undefined {
+  if (user === undefined) return undefined;
+  const match = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (match === null) throw new EngineError(`run: -u takes a numeric uid[:gid], not '${user}'`);
+  const uid = Number(match[1]);
+  return { uid, gid: match[2] === undefined ? uid : Number(match[2]) };
+}
