@@ -215,7 +215,7 @@ export class SimSystem {
     if (options.cwd !== undefined && options.cwd !== '/') {
       const dir = lookupPath(ctx, AT_FDCWD, options.cwd, true);
       if (typeof dir === 'number' || !isDir(dir.inode)) {
-        kernel.exitTaskHere(pe, task, 0x7f00);
+        kernel.exitTaskHere(pe, task, 0x7f00, false);
         throw new SpawnError(
           options.cwd,
           typeof dir === 'number' ? dir : -20,
@@ -233,7 +233,7 @@ export class SimSystem {
     const path = options.argv[0]!.includes('/') ? options.argv[0]! : `/bin/${options.argv[0]!}`;
     const start = loadProgram(kernel, ctx, task, path, options.argv, env);
     if (typeof start === 'number') {
-      kernel.exitTaskHere(pe, task, 0x7f00);
+      kernel.exitTaskHere(pe, task, 0x7f00, false);
       throw new SpawnError(path, start);
     }
     task.start = start;

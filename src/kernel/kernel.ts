@@ -306,7 +306,7 @@ export class Kernel implements KernelServices, KernelHandlers {
       if (task.readyAt > pe.cycles) pe.cycles = task.readyAt;
       // A task with a fatal signal pending never returns to user space.
       if (this.fatalSignalPending(task)) {
-        this.exitTaskHere(pe, task, undefined);
+        this.exitTaskHere(pe, task, undefined, false);
         continue;
       }
       pe.compute(KernelCost.schedule);
@@ -503,14 +503,18 @@ export class Kernel implements KernelServices, KernelHandlers {
    */
   exitCurrent(pe: ProcessingElement, task: Task, status: number | undefined): number {
     this.current[pe.id] = undefined;
-    this.exitTaskHere(pe, task, status);
+    this.exitTaskHere(pe, task, status, true);
     return TASK_GONE;
   }
 
-  /** Hook for process.ts: tear a task down (set by the process module to avoid an import cycle). */
-  exitTaskHere: (pe: ProcessingElement, task: Task, status: number | undefined) => void = () => {
-    throw new Error('kernel: exit handler not installed');
-  };
+  /**
+   * Hook for exit.ts: tear a task down (`running`: it trapped on `pe` and its context is loaded
+   * there). Set by the exit module to avoid an import cycle.
+   */
+  exitTaskHere: (pe: ProcessingElement, task: Task, status: number | undefined, running: boolean) => void =
+    () => {
+      throw new Error('kernel: exit handler not installed');
+    };
 
   /** The wait status a group dies with: its exit code, or the fatal signal pending. */
   deathStatus(group: ThreadGroup, status: number | undefined): number {

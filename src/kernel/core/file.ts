@@ -21,8 +21,11 @@ export interface FileOps {
   stat(ctx: SysCtx, file: OpenFile): Stat | number;
   fsync?(ctx: SysCtx, file: OpenFile): number;
   truncate?(ctx: SysCtx, file: OpenFile, length: number): number;
-  /** Called when the last descriptor referring to the open file is closed. */
-  release?(file: OpenFile): void;
+  /**
+   * Called when the last descriptor referring to the open file is closed: `ctx` is the closing
+   * task's system call when there is one (close, dup3, exec, exit), in that task's context.
+   */
+  release?(file: OpenFile, ctx?: SysCtx): void;
 }
 
 /** An open file description (shared by dup'd descriptors and across fork). */
@@ -68,21 +71,21 @@ export class FdTable {
   }
 
   /** Put `file` at `fd`, closing what was there. */
-  setAt(fd: number, file: OpenFile, cloexec = false): void {
+  setAt(fd: number, file: OpenFile, cloexec = false, ctx?: SysCtx): void {
     const old = this.files[fd];
     file.refs++;
     this.files[fd] = file;
     this.cloexec[fd] = cloexec;
-    if (old !== undefined) release(old);
+    if (old !== undefined) release(old, ctx);
   }
 
   /** Close `fd`; false if it was not open. */
-  close(fd: number): boolean {
+  close(fd: number, ctx?: SysCtx): boolean {
     const file = this.get(fd);
     if (file === undefined) return false;
     this.files[fd] = undefined;
     this.cloexec[fd] = false;
-    release(file);
+    release(file, ctx);
     return true;
   }
 
@@ -104,16 +107,16 @@ export class FdTable {
   }
 
   /** Close every close-on-exec descriptor (execve). */
-  closeOnExec(): void {
+  closeOnExec(ctx?: SysCtx): void {
     this.files.forEach((file, fd) => {
-      if (file !== undefined && this.cloexec[fd] === true) this.close(fd);
+      if (file !== undefined && this.cloexec[fd] === true) this.close(fd, ctx);
     });
   }
 
   /** Close everything (exit). */
-  closeAll(): void {
+  closeAll(ctx?: SysCtx): void {
     this.files.forEach((file, fd) => {
-      if (file !== undefined) this.close(fd);
+      if (file !== undefined) this.close(fd, ctx);
     });
   }
 
@@ -127,7 +130,7 @@ export class FdTable {
   }
 }
 
-function release(file: OpenFile): void {
+function release(file: OpenFile, ctx?: SysCtx): void {
   file.refs--;
-  if (file.refs === 0) file.ops.release?.(file);
+  if (file.refs === 0) file.ops.release?.(file, ctx);
 }

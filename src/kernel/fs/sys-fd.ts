@@ -104,7 +104,7 @@ export const sysGetdents64: SyscallFn = (ctx, args) => {
 /** close(fd). */
 export const sysClose: SyscallFn = (ctx, args) => {
   ctx.charge(FD_OP_CYCLES);
-  return ctx.task.files.close(intArg(args, 0)) ? 0 : -Errno.EBADF;
+  return ctx.task.files.close(intArg(args, 0), ctx) ? 0 : -Errno.EBADF;
 };
 
 /** dup(oldfd). */
@@ -124,7 +124,7 @@ export const sysDup3: SyscallFn = (ctx, args) => {
   if (newfd < 0 || newfd >= FdTable.LIMIT) return -Errno.EBADF;
   const file = fileArg(ctx, args, 0);
   if (file === undefined) return -Errno.EBADF;
-  ctx.task.files.setAt(newfd, file, (flags & O.CLOEXEC) !== 0);
+  ctx.task.files.setAt(newfd, file, (flags & O.CLOEXEC) !== 0, ctx);
   return newfd;
 };
 

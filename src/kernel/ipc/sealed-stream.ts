@@ -27,9 +27,9 @@
  * Failures: a frame the mini-OS refuses to open (tampered, replayed, reordered or lost: EBADMSG,
  * ESTALE, EPROTO) stays at the head of the queue and every read fails with EIO: the stream cannot
  * go past bytes it cannot vouch for. End of stream: shutdown(SHUT_WR) seals a FIN frame, which the
- * reader opens when it reaches the end. SIMPLIFICATION: close(2) cannot seal a FIN (FileOps.release
- * runs without a PE or a context), so after a plain close the end of the stream is the kernel's
- * word (the reader cannot tell a truncated stream from a closed one, as over TCP without TLS).
+ * reader opens when it reaches the end. close(2), exec and exit seal it too when they run in the
+ * writer's context; a socket that dies otherwise (its process killed while not running) ends
+ * without one, and the end of that stream is the kernel's word.
  */
 import type { IpcPlatform, KernelPages, SysCtx } from '../core/ctx.js';
 import { IPC_PAYLOAD_MAX } from '../hooks.js';

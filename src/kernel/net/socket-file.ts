@@ -54,7 +54,7 @@ export const SOCKET_OPS: FileOps = {
   write: socketWrite,
   lseek: () => -Errno.ESPIPE,
   stat: socketStat,
-  release: (file) => (file.data as Socket).close(),
+  release: (file, ctx) => (file.data as Socket).close(ctx),
 };
 
 /** A new unconnected socket created by the calling task, in its network namespace. */

@@ -171,9 +171,18 @@ export class Socket {
     return 0;
   }
 
-  /** The last descriptor is gone: tell the peer, drop queued connections, free the buffer, unbind. */
-  close(): void {
+  /**
+   * The last descriptor is gone: tell the peer, drop queued connections, free the buffer, unbind.
+   * Closed by a task of the socket's own context (`ctx`), a sealed outgoing stream gets its FIN
+   * (the reader can then tell the end of the stream from a truncation).
+   */
+  close(ctx?: SysCtx): void {
     if (this.state === 'closed') return;
+    const out = this.peer?.rx;
+    if (ctx !== undefined && !this.writeShut && out instanceof SealedStream) {
+      out.sealFin(ctx);
+      this.writeShut = true;
+    }
     const wasListening = this.state === 'listening';
     this.state = 'closed';
     if (wasListening) {

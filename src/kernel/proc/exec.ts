@@ -140,7 +140,7 @@ export function loadProgram(
     const comm = file.path.slice(file.path.lastIndexOf('/') + 1).slice(0, 15);
     group.comm = comm;
     group.exePath = file.path;
-    task.files.closeOnExec();
+    task.files.closeOnExec(ctx);
     // Caught signals revert to the default action; ignored ones stay ignored.
     group.dispositions.forEach((value, sig) => {
       if (value !== SIG_IGN) group.dispositions[sig] = SIG_DFL;

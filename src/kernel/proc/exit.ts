@@ -21,17 +21,29 @@ const groupExitStatus = new WeakMap<ThreadGroup, number>();
 
 /** Install the kernel's exit path. */
 export function installExit(kernel: Kernel): void {
-  kernel.exitTaskHere = (pe, task, status) => exitTask(kernel, pe, task, status);
+  kernel.exitTaskHere = (pe, task, status, running) => exitTask(kernel, pe, task, status, running);
 }
 
-/** Tear `task` down (it is current on `pe`, or not running at all). */
-function exitTask(kernel: Kernel, pe: ProcessingElement, task: Task, status: number | undefined): void {
+/**
+ * Tear `task` down: it trapped on `pe` (`running`: its context is still loaded there), or it is
+ * not running at all.
+ */
+function exitTask(
+  kernel: Kernel,
+  pe: ProcessingElement,
+  task: Task,
+  status: number | undefined,
+  running: boolean,
+): void {
   if (task.exited) return;
   task.exited = true;
   pe.compute(KernelCost.exit);
   for (const queue of task.parkedOn) queue.remove(task);
   task.parkedOn.length = 0;
   const group = task.group;
+  // The last thread closes the files while still in its own context, so that a socket to another
+  // context can seal its end of stream (exit_files); otherwise they close from the OS context.
+  if (running && group.threads.size === 1) task.files.closeAll(kernel.contextFor(pe, task));
   if (group.mm.users === 1) group.mm.detachShared(kernel.mmEnv(pe, task.hw));
   kernel.platform.taskExit(pe, task.hw);
   kernel.forgetTask(task);

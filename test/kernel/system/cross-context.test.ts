@@ -201,12 +201,13 @@ describe('stream sockets between contexts (rcontainer: sealed by the mini-OS)', 
     expect(client.exitStatus).toBe(0);
     // Both sockets are gone, and with them their sealed streams (frame, staging and hold pages).
     expect(sealedStreams(system)).toEqual([]);
-    // The mini-OS sealed the message, the client's FIN and the reply, and opened all three (besides
-    // the frames of console output, which leaves the container through its own channel).
+    // The mini-OS sealed the message, the client's FIN, the reply and the server's FIN when it
+    // closed its socket (close(2) in the host's context), and opened all four (the client read to
+    // the end), besides the frames of console output, which leaves the container on its own channel.
     const io = miniosIo(system);
     const console = system.kernel.consoleDevice.stats;
-    expect(io.framesSealed - console.framesSealed).toBe(3);
-    expect(io.framesOpened - console.framesOpened).toBe(3);
+    expect(io.framesSealed - console.framesSealed).toBe(4);
+    expect(io.framesOpened - console.framesOpened).toBe(4);
     expect(io.cryptoRefusals).toBe(0);
   });
 
