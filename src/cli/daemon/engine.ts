@@ -1,0 +1,516 @@
+/**
+ * The container engine of `rcontainer daemon`: one simulated machine (its design fixed at start),
+ * the image store, and the containers, with Docker's states (runtime/engine/lifecycle.ts decides
+ * every state change) persisted under `<state>/containers/<id>/`. Usable in-process by tests; the
+ * HTTP server (server.ts) is a thin layer over it. Times are simulated nanoseconds.
+ *
+ * Nothing here runs by itself: `tick` advances the machine (the server's pump calls it while a
+ * container runs); `stop`, `kill` and `exec` run the machine as long as they need.
+ */
+import { createHash } from 'node:crypto';
+import { SimSystem, SpawnError, type DesignName } from '../../designs/system.js';
+import type { ThreadGroup } from '../../kernel/core/task.js';
+import { Errno } from '../../kernel/uapi/errno.js';
+import { SIG, wExitStatus, wIfSignaled, wTermSig } from '../../kernel/uapi/flags.js';
+import { BundleError, type RuntimeSpec } from '../../runtime/bundle/spec.js';
+import { ContainerState, transition } from '../../runtime/engine/lifecycle.js';
+import { ImageError, shortDigest, type ImageRecord, type ImageStore } from '../../runtime/image/index.js';
+import { openImages } from '../engine-state.js';
+import { isBuiltin } from '../images.js';
+import { ApiError, noSuchContainer } from './errors.js';
+import { createSimContainer, specForImage, startSimInit } from './image-containers.js';
+import {
+  appendConsole,
+  deleteContainer,
+  loadContainers,
+  readConsole,
+  writeContainer,
+  writeMeta,
+  type ContainerMeta,
+} from './records.js';
+
+/** Options of an engine. */
+export interface EngineOptions {
+  readonly stateDir: string;
+  readonly design: DesignName;
+  readonly seed?: string | number;
+  readonly cpus?: number;
+  /** Where non-fatal problems go (default: stderr). */
+  readonly warn?: (message: string) => void;
+}
+
+/** `POST /containers/create`. */
+export interface CreateRequest {
+  readonly image: string;
+  readonly name?: string | undefined;
+  readonly cmd?: readonly string[] | undefined;
+  readonly env?: readonly string[] | undefined;
+  readonly workdir?: string | undefined;
+  /** `uid[:gid]`, numeric. */
+  readonly user?: string | undefined;
+  readonly hostname?: string | undefined;
+  readonly autoRemove?: boolean | undefined;
+}
+
+/** A row of `GET /containers/json`. */
+export interface ContainerSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly command: string;
+  readonly state: ContainerState;
+  readonly status: string;
+  readonly exitCode: number;
+  readonly createdNs: number;
+}
+
+/** What `exec` gives back. */
+export interface ExecResult {
+  readonly exitCode: number;
+  /** Console output of the container while the exec ran (decoded as UTF-8). */
+  readonly output: string;
+}
+
+/** The container on the machine: its cid, its init once started, console bytes persisted so far. */
+interface LiveContainer {
+  readonly cid: number;
+  init: ThreadGroup | undefined;
+  shown: number;
+}
+
+/** A container of the engine. */
+export interface EngineContainer {
+  meta: ContainerMeta;
+  readonly spec: RuntimeSpec;
+  /** Its state on the machine (undefined after a daemon restart until it is started again). */
+  live: LiveContainer | undefined;
+}
+
+/** Simulated time per slice while the engine waits for something (stop, kill, exec). */
+export const SLICE_NS = 10_000_000;
+/** Longest an exec may run (simulated) before it is killed. */
+const EXEC_LIMIT_NS = 60e9;
+/** Exit code of a container that was running when the machine restarted (as if SIGKILLed). */
+const RESTART_EXIT_CODE = 137;
+/** Docker's container names. */
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** The engine of one daemon. */
+export class Engine {
+  readonly system: SimSystem;
+  readonly store: ImageStore;
+  readonly design: DesignName;
+  readonly stateDir: string;
+  readonly cpus: number;
+  private readonly containers = new Map<string, EngineContainer>();
+  private nextSerial = 1;
+
+  constructor(options: EngineOptions) {
+    this.stateDir = options.stateDir;
+    this.design = options.design;
+    this.cpus = options.cpus ?? 1;
+    this.system = new SimSystem({
+      design: options.design,
+      cpus: this.cpus,
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    });
+    this.store = openImages(options.stateDir);
+    const warn = options.warn ?? ((message: string) => console.error(`rcontainer daemon: ${message}`));
+    // The machine restarted: nothing of the old one runs; running containers were killed.
+    for (const { meta, spec } of loadContainers(options.stateDir, warn)) {
+      const { cid: _gone, ...rest } = meta;
+      void _gone;
+      const restarted: ContainerMeta =
+        meta.state === ContainerState.Running
+          ? { ...rest, state: transition(meta.name, meta.state, 'exited').state, exitCode: RESTART_EXIT_CODE }
+          : rest;
+      writeMeta(options.stateDir, restarted);
+      this.containers.set(meta.id, { meta: restarted, spec, live: undefined });
+      this.nextSerial = Math.max(this.nextSerial, meta.serial + 1);
+    }
+  }
+
+  /** Create a container from an image (measured on the machine, not started): its id and name. */
+  async create(request: CreateRequest): Promise<{ id: string; name: string }> {
+    if (request.name !== undefined) this.checkName(request.name);
+    const image = await this.image(request.image);
+    let spec: RuntimeSpec;
+    try {
+      const user = parseUser(request.user);
+      spec = specForImage(image, {
+        ...(request.cmd !== undefined ? { args: request.cmd } : {}),
+        ...(request.env !== undefined ? { env: request.env } : {}),
+        ...(request.workdir !== undefined ? { workdir: request.workdir } : {}),
+        ...(user !== undefined ? { user } : {}),
+        ...(request.hostname !== undefined ? { hostname: request.hostname } : {}),
+      });
+    } catch (error) {
+      if (error instanceof BundleError) throw new ApiError(error.message, 400);
+      throw error;
+    }
+    const serial = this.nextSerial++;
+    const name = request.name ?? this.generatedName(serial);
+    const createdNs = this.system.elapsedNs;
+    const id = createHash('sha256').update(`${name}\0${createdNs}\0${serial}`).digest('hex');
+    const sim = await createSimContainer(this.system, this.store, image, spec);
+    const meta: ContainerMeta = {
+      id,
+      name,
+      serial,
+      image: request.image,
+      imageId: image.id,
+      imageDigest: image.manifestDigest,
+      state: ContainerState.Created,
+      exitCode: 0,
+      createdNs,
+      cid: sim.cid,
+      autoRemove: request.autoRemove === true,
+      measurements: { ...sim.measurements, binaries: [...sim.measurements.binaries] },
+    };
+    writeContainer(this.stateDir, meta, spec);
+    this.containers.set(id, { meta, spec, live: { cid: sim.cid, init: undefined, shown: 0 } });
+    return { id, name };
+  }
+
+  /** Start a container: false if it already runs (304). */
+  async start(ref: string): Promise<boolean> {
+    const container = this.find(ref);
+    const next = transition(container.meta.name, container.meta.state, 'start');
+    if (!next.changes) return false;
+    // A container runs once per machine container: a restart (or a start after a daemon restart)
+    // makes it again from its config.json and image.
+    // SIMPLIFICATION: its writable layer does not survive an exit (Docker keeps it).
+    if (container.live === undefined || container.live.init !== undefined) {
+      if (container.live !== undefined) this.system.destroyContainer(container.live.cid);
+      container.live = undefined;
+      const image = this.imageById(container.meta);
+      const sim = await createSimContainer(this.system, this.store, image, container.spec);
+      container.live = { cid: sim.cid, init: undefined, shown: 0 };
+    }
+    const live = container.live;
+    try {
+      live.init = startSimInit(this.system, live.cid, container.spec);
+    } catch (error) {
+      if (!(error instanceof SpawnError)) throw error;
+      const program = container.spec.process.args[0] ?? '';
+      const missing = error.errno === -Errno.ENOENT;
+      this.update(container, { exitCode: missing ? 127 : 126 });
+      throw new ApiError(
+        `failed to create task for container: exec: "${program}": ${missing ? 'executable file not found in $PATH' : error.message}`,
+        400,
+      );
+    }
+    this.update(container, { state: next.state, exitCode: 0, cid: live.cid });
+    return true;
+  }
+
+  /** SIGTERM, up to `seconds` simulated seconds for it to end, then SIGKILL: false if not running (304). */
+  stop(ref: string, seconds = 10): boolean {
+    const container = this.find(ref);
+    const next = transition(container.meta.name, container.meta.state, 'stop');
+    if (!next.changes) return false;
+    const live = this.liveOf(container);
+    this.system.signalContainer(live.cid, SIG.TERM);
+    this.runWhileAlive(container, seconds * 1e9);
+    if (this.initAlive(container)) {
+      this.system.signalContainer(live.cid, SIG.KILL);
+      this.runWhileAlive(container, 1e9);
+    }
+    this.refresh();
+    return true;
+  }
+
+  /** Send `signal` to every process of a running container (409 if it is not running). */
+  kill(ref: string, signal: number = SIG.KILL): void {
+    if (!Number.isInteger(signal) || signal < 1 || signal > 64)
+      throw new ApiError(`Invalid signal: ${signal}`, 400);
+    const container = this.find(ref);
+    transition(container.meta.name, container.meta.state, 'kill');
+    this.system.signalContainer(this.liveOf(container).cid, signal);
+    this.runWhileAlive(container, signal === SIG.KILL ? 1e9 : 0);
+    this.refresh();
+  }
+
+  /** Run `cmd` in a running container until it exits: its exit code and the output meanwhile. */
+  exec(ref: string, cmd: readonly string[], env: readonly string[] = []): ExecResult {
+    const container = this.find(ref);
+    transition(container.meta.name, container.meta.state, 'exec');
+    const live = this.liveOf(container);
+    const before = this.system.kernel.consoleDevice.log(live.cid).length;
+    const { process: spec } = container.spec;
+    let group: ThreadGroup;
+    try {
+      group = this.system.startProcess(live.cid, {
+        argv: cmd,
+        env: mergeEnv(spec.env ?? [], env),
+        cwd: spec.cwd,
+        ...(spec.user !== undefined ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof SpawnError)) throw error;
+      const missing = error.errno === -Errno.ENOENT;
+      const why = missing ? 'executable file not found in $PATH' : error.message;
+      return { exitCode: missing ? 127 : 126, output: `exec: "${cmd[0] ?? ''}": ${why}\n` };
+    }
+    for (let spent = 0; group.exitStatus === undefined; spent += SLICE_NS) {
+      const end = this.tick(SLICE_NS);
+      if (group.exitStatus !== undefined) break;
+      // Blocked with nothing left to wake it, or over its time: it is killed (137).
+      if (end === 'idle' || spent >= EXEC_LIMIT_NS) {
+        this.system.kernel.signalGroup(group, SIG.KILL);
+        this.system.run(1_000_000);
+        this.refresh();
+        break;
+      }
+    }
+    const bytes = this.system.kernel.consoleDevice.log(live.cid).slice(before);
+    return {
+      exitCode: group.exitStatus === undefined ? 137 : exitCodeOf(group.exitStatus),
+      output: new TextDecoder().decode(new Uint8Array(bytes)),
+    };
+  }
+
+  /** Containers, running ones only unless `all`, oldest first. */
+  list(all = false): ContainerSummary[] {
+    return [...this.containers.values()]
+      .filter((c) => all || c.meta.state === ContainerState.Running)
+      .map(({ meta, spec }) => ({
+        id: meta.id,
+        name: meta.name,
+        image: meta.image,
+        command: spec.process.args.join(' '),
+        state: meta.state,
+        status: statusOf(meta),
+        exitCode: meta.exitCode,
+        createdNs: meta.createdNs,
+      }));
+  }
+
+  /** Everything the engine knows of a container. */
+  inspect(ref: string): Record<string, unknown> {
+    const { meta, spec } = this.find(ref);
+    return {
+      id: meta.id,
+      name: meta.name,
+      image: meta.image,
+      imageId: meta.imageId,
+      imageDigest: meta.imageDigest,
+      state: meta.state,
+      exitCode: meta.exitCode,
+      createdNs: meta.createdNs,
+      autoRemove: meta.autoRemove,
+      config: spec,
+      measurements: meta.measurements,
+      cid: meta.cid,
+    };
+  }
+
+  /** The console output of a container from byte `since` on. */
+  logs(ref: string, since = 0): Uint8Array {
+    const container = this.find(ref);
+    this.flush(container);
+    return readConsole(this.stateDir, container.meta.id, since);
+  }
+
+  /** Remove a container (409 if it runs, unless `force`, which kills it first). */
+  remove(ref: string, force = false): void {
+    const container = this.find(ref);
+    transition(container.meta.name, container.meta.state, force ? 'rm-force' : 'rm');
+    this.discard(container);
+  }
+
+  /** The container with this id, unique id prefix or name (404 if none). */
+  find(ref: string): EngineContainer {
+    const exact = this.containers.get(ref);
+    if (exact !== undefined) return exact;
+    const all = [...this.containers.values()];
+    const named = all.find((c) => c.meta.name === ref);
+    if (named !== undefined) return named;
+    const matches = /^[0-9a-f]+$/.test(ref) ? all.filter((c) => c.meta.id.startsWith(ref)) : [];
+    if (matches.length > 1) throw new ApiError(`multiple IDs found with provided prefix: ${ref}`, 400);
+    if (matches[0] === undefined) throw noSuchContainer(ref);
+    return matches[0];
+  }
+
+  /** True while some container runs (the pump keeps the machine going). */
+  anyRunning(): boolean {
+    for (const c of this.containers.values()) if (c.meta.state === ContainerState.Running) return true;
+    return false;
+  }
+
+  /** Advance the machine by `ns` simulated nanoseconds (if anything runs) and take what happened. */
+  tick(ns: number): 'idle' | 'time-limit' | 'step-limit' {
+    if (!this.anyRunning()) return 'idle';
+    const end = this.system.runFor(ns);
+    this.refresh();
+    return end;
+  }
+
+  /** The images of the store (Docker's rows). */
+  images(): { repository: string; tag: string; id: string; digest: string; size: number }[] {
+    return this.store.list().flatMap((image) =>
+      (image.tags.length > 0 ? image.tags : ['<none>:<none>']).map((t) => {
+        const colon = t.lastIndexOf(':');
+        return {
+          repository: t.slice(0, colon),
+          tag: t.slice(colon + 1),
+          id: shortDigest(image.id),
+          digest: image.manifestDigest,
+          size: image.size,
+        };
+      }),
+    );
+  }
+
+  /** Every container (for inspection helpers). */
+  all(): readonly EngineContainer[] {
+    return [...this.containers.values()];
+  }
+
+  /** Take console output and exits of every container on the machine. */
+  private refresh(): void {
+    for (const container of [...this.containers.values()]) {
+      this.flush(container);
+      if (container.meta.state !== ContainerState.Running || this.initAlive(container)) continue;
+      const status = container.live?.init?.exitStatus;
+      const next = transition(container.meta.name, container.meta.state, 'exited');
+      this.update(container, {
+        state: next.state,
+        exitCode: status === undefined ? RESTART_EXIT_CODE : exitCodeOf(status),
+      });
+      if (container.meta.autoRemove) this.discard(container);
+    }
+  }
+
+  /** Append the console bytes the container wrote since the last flush to its console.log. */
+  private flush(container: EngineContainer): void {
+    const live = container.live;
+    if (live === undefined) return;
+    const log = this.system.kernel.consoleDevice.log(live.cid);
+    if (log.length <= live.shown) return;
+    appendConsole(this.stateDir, container.meta.id, new Uint8Array(log.slice(live.shown)));
+    live.shown = log.length;
+  }
+
+  /** Run the machine up to `budgetNs` while the container's init lives (stop early if nothing can run). */
+  private runWhileAlive(container: EngineContainer, budgetNs: number): void {
+    let left = budgetNs;
+    do {
+      const end = this.system.runFor(Math.min(SLICE_NS, left));
+      left -= SLICE_NS;
+      if (end === 'idle') break;
+    } while (left > 0 && this.initAlive(container));
+  }
+
+  private initAlive(container: EngineContainer): boolean {
+    const init = container.live?.init;
+    return init !== undefined && init.exitStatus === undefined;
+  }
+
+  /** Kill (if running), destroy on the machine and forget a container. */
+  private discard(container: EngineContainer): void {
+    const live = container.live;
+    if (live !== undefined) {
+      if (this.system.containerRunning(live.cid)) {
+        this.system.signalContainer(live.cid, SIG.KILL);
+        this.system.run(1_000_000);
+      }
+      this.flush(container);
+      this.system.destroyContainer(live.cid);
+    }
+    this.containers.delete(container.meta.id);
+    deleteContainer(this.stateDir, container.meta.id);
+  }
+
+  private update(container: EngineContainer, change: Partial<ContainerMeta>): void {
+    container.meta = { ...container.meta, ...change };
+    writeMeta(this.stateDir, container.meta);
+  }
+
+  private liveOf(container: EngineContainer): LiveContainer {
+    if (container.live === undefined)
+      throw new ApiError(`Container ${container.meta.name} is not running`, 409);
+    return container.live;
+  }
+
+  private checkName(name: string): void {
+    if (!NAME_RE.test(name))
+      throw new ApiError(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, 400);
+    const owner = [...this.containers.values()].find((c) => c.meta.name === name);
+    if (owner !== undefined)
+      throw new ApiError(
+        `Conflict. The container name "/${name}" is already in use by container "${owner.meta.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+        409,
+      );
+  }
+
+  private generatedName(serial: number): string {
+    const taken = new Set([...this.containers.values()].map((c) => c.meta.name));
+    let n = serial;
+    while (taken.has(`rc_${n}`)) n++;
+    return `rc_${n}`;
+  }
+
+  /** The image `ref` names (built-in images are made on first use); 404 if there is none. */
+  private async image(ref: string): Promise<ImageRecord> {
+    try {
+      if (isBuiltin(ref) && !this.store.has(ref)) await this.store.ensureBuiltin(ref.replace(/:latest$/, ''));
+      return this.store.resolve(ref);
+    } catch (error) {
+      if (error instanceof ImageError)
+        throw new ApiError(
+          /^no such image/.test(error.message) ? `No such image: ${ref}` : error.message,
+          404,
+        );
+      throw error;
+    }
+  }
+
+  private imageById(meta: ContainerMeta): ImageRecord {
+    try {
+      return this.store.resolve(meta.imageId);
+    } catch (error) {
+      if (error instanceof ImageError)
+        throw new ApiError(`No such image: ${meta.image} (${meta.imageId})`, 404);
+      throw error;
+    }
+  }
+}
+
+/** Docker's exit code of a wait status: 128 + N for signal N. */
+export function exitCodeOf(status: number): number {
+  return wIfSignaled(status) ? 128 + wTermSig(status) : wExitStatus(status);
+}
+
+function statusOf(meta: ContainerMeta): string {
+  switch (meta.state) {
+    case ContainerState.Created:
+      return 'Created';
+    case ContainerState.Running:
+      return 'Up';
+    case ContainerState.Exited:
+      return `Exited (${meta.exitCode})`;
+    case ContainerState.Removed:
+      return 'Removed';
+  }
+}
+
+/** `uid[:gid]`, numeric only. */
+function parseUser(user: string | undefined): { uid: number; gid: number } | undefined {
+  if (user === undefined) return undefined;
+  const match = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (match === null) throw new ApiError(`user must be a numeric uid[:gid], not '${user}'`, 400);
+  const uid = Number(match[1]);
+  return { uid, gid: match[2] === undefined ? uid : Number(match[2]) };
+}
+
+/** The container's environment with `extra` entries overriding by name. */
+function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
+  const out = new Map<string, string>();
+  for (const entry of [...base, ...extra]) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new ApiError(`environment entry '${entry}' is not NAME=value`, 400);
+    out.set(entry.slice(0, eq), entry);
+  }
+  return [...out.values()];
+}

@@ -1,0 +1,116 @@
+/**
+ * The HTTP API of docs/api.md over an {@link Engine}, with hono: bodies validated with zod (a
+ * one-line 400), Docker's statuses for refusals (LifecycleError and ApiError carry theirs), and
+ * `{ "message": "..." }` for every error.
+ */
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { LifecycleError } from '../../runtime/engine/lifecycle.js';
+import type { Engine } from './engine.js';
+import { ApiError } from './errors.js';
+import { attestContainer, gptOf, infoOf } from './inspection.js';
+
+/** What the server needs besides the engine: a way to wake the pump after a request. */
+export interface ApiHooks {
+  /** Called after every request. */
+  readonly wake: () => void;
+}
+
+const createSchema = z.strictObject({
+  image: z.string().min(1),
+  name: z.string().optional(),
+  cmd: z.array(z.string()).optional(),
+  env: z.array(z.string()).optional(),
+  workdir: z.string().optional(),
+  user: z.string().optional(),
+  hostname: z.string().optional(),
+  autoRemove: z.boolean().optional(),
+});
+
+const execSchema = z.strictObject({
+  cmd: z.array(z.string()).min(1, 'needs at least one argument'),
+  env: z.array(z.string()).optional(),
+});
+
+/** The JSON body of `c` checked against `schema` (400 with the first issue). */
+async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch {
+    throw new ApiError('invalid JSON body', 400);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ApiError(`${issue.path.join('.') || 'body'}: ${issue.message}`, 400);
+  }
+  return parsed.data;
+}
+
+/** A non-negative integer query parameter (default if absent; 400 if malformed). */
+function intQuery(c: Context, name: string, fallback: number): number {
+  const value = c.req.query(name);
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d+$/.test(value)) throw new ApiError(`${name} must be a non-negative integer, not '${value}'`, 400);
+  return Number(value);
+}
+
+const flag = (c: Context, name: string): boolean => ['1', 'true'].includes(c.req.query(name) ?? '');
+
+/** The hono app serving `engine`. */
+export function createApi(engine: Engine, hooks: ApiHooks): Hono {
+  const app = new Hono();
+  app.onError((error, c) => {
+    if (error instanceof ApiError || error instanceof LifecycleError)
+      return c.json({ message: error.message }, error.status as 400);
+    return c.json({ message: (error as Error).message.split('\n')[0] ?? 'engine error' }, 500);
+  });
+  // Whatever a request did (start, kill, exec), the machine goes on if something runs.
+  app.use(async (_c, next) => {
+    await next();
+    hooks.wake();
+  });
+  app.notFound((c) => c.json({ message: `page not found: ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/_ping', (c) => c.text('OK'));
+  app.get('/info', (c) => c.json(infoOf(engine)));
+  app.get('/images/json', (c) => c.json(engine.images()));
+  app.get('/gpt', (c) => c.json(gptOf(engine)));
+
+  app.post('/containers/create', async (c) => {
+    const request = await body(c, createSchema);
+    return c.json(await engine.create(request), 201);
+  });
+  app.post('/containers/:id/start', async (c) => {
+    const started = await engine.start(c.req.param('id'));
+    return c.body(null, started ? 204 : 304);
+  });
+  app.post('/containers/:id/stop', (c) => {
+    const stopped = engine.stop(c.req.param('id'), intQuery(c, 't', 10));
+    return c.body(null, stopped ? 204 : 304);
+  });
+  app.post('/containers/:id/kill', (c) => {
+    engine.kill(c.req.param('id'), intQuery(c, 'signal', 9));
+    return c.body(null, 204);
+  });
+  app.post('/containers/:id/exec', async (c) => {
+    const request = await body(c, execSchema);
+    const result = engine.exec(c.req.param('id'), request.cmd, request.env ?? []);
+    return c.json(result);
+  });
+  app.get('/containers/json', (c) => c.json(engine.list(flag(c, 'all'))));
+  app.get('/containers/:id/json', (c) => c.json(engine.inspect(c.req.param('id'))));
+  app.get('/containers/:id/logs', (c) => {
+    const bytes = engine.logs(c.req.param('id'), intQuery(c, 'since', 0));
+    return c.body(new Uint8Array(bytes), 200, { 'content-type': 'text/plain; charset=utf-8' });
+  });
+  app.delete('/containers/:id', (c) => {
+    engine.remove(c.req.param('id'), flag(c, 'force'));
+    return c.body(null, 204);
+  });
+  app.get('/containers/:id/attest', (c) =>
+    c.json(attestContainer(engine, c.req.param('id'), c.req.query('nonce'))),
+  );
+  return app;
+}

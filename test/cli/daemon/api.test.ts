@@ -1,0 +1,178 @@
+// The daemon's HTTP API (docs/api.md) end to end on an rcontainer machine: create, start, exec,
+// logs, list, inspect, stop, rm, with Docker's statuses and messages for refusals.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Daemon } from '../../../src/cli/daemon/index.js';
+import { call, daemonOn, tempState } from './helpers.js';
+
+let daemon: Daemon;
+
+beforeAll(async () => {
+  daemon = await daemonOn(tempState(), 'rcontainer');
+});
+afterAll(async () => {
+  await daemon.close();
+});
+
+/** Wait (polling the API) until `check` holds. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('timed out');
+}
+
+describe('daemon API under rcontainer', () => {
+  it('answers the ping and info', async () => {
+    expect((await call(daemon, 'GET', '/_ping')).text).toBe('OK');
+    const info = (await call(daemon, 'GET', '/info')).json as Record<string, unknown>;
+    expect(info.design).toBe('rcontainer');
+    expect(info.cpus).toBe(1);
+  });
+
+  it('runs kv: create, start, exec SET/GET, logs, list, inspect, stop, rm', async () => {
+    const created = await call(daemon, 'POST', '/containers/create', { image: 'kv', name: 'kv1' });
+    expect(created.status).toBe(201);
+    const { id, name } = created.json as { id: string; name: string };
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(name).toBe('kv1');
+    expect((await call(daemon, 'POST', '/containers/kv1/start')).status).toBe(204);
+    expect((await call(daemon, 'POST', `/containers/${id.slice(0, 12)}/start`)).status).toBe(304);
+
+    await until(async () => (await call(daemon, 'GET', '/containers/kv1/logs')).text.includes('listening'));
+    const set = await call(daemon, 'POST', '/containers/kv1/exec', {
+      cmd: ['kv-client', '-p', '6379', 'SET', 'k', 'v'],
+    });
+    expect(set.status).toBe(200);
+    expect(set.json).toEqual({ exitCode: 0, output: 'OK\n' });
+    const get = await call(daemon, 'POST', '/containers/kv1/exec', {
+      cmd: ['kv-client', '-p', '6379', 'GET', 'k'],
+    });
+    expect(get.json).toEqual({ exitCode: 0, output: 'v\n' });
+    const missing = await call(daemon, 'POST', '/containers/kv1/exec', { cmd: ['no-such-tool'] });
+    expect((missing.json as { exitCode: number }).exitCode).toBe(127);
+
+    const logs = await call(daemon, 'GET', '/containers/kv1/logs');
+    expect(logs.text).toContain('kv-server: listening on port 6379');
+    const since = await call(daemon, 'GET', `/containers/kv1/logs?since=${logs.text.length}`);
+    expect(since.text).toBe('');
+
+    const running = (await call(daemon, 'GET', '/containers/json')).json as { name: string; state: string }[];
+    expect(running.map((c) => [c.name, c.state])).toEqual([['kv1', 'running']]);
+    const inspect = (await call(daemon, 'GET', '/containers/kv1/json')).json as Record<string, unknown>;
+    expect(inspect.id).toBe(id);
+    expect(inspect.state).toBe('running');
+    const measurements = inspect.measurements as {
+      imageDigest: string;
+      configDigest: string;
+      binaries: unknown[];
+    };
+    expect(measurements.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(measurements.binaries.length).toBeGreaterThan(2);
+    expect((inspect.config as { process: { args: string[] } }).process.args[0]).toBe('kv-server');
+
+    // A running container cannot be removed without force.
+    const rmRunning = await call(daemon, 'DELETE', '/containers/kv1');
+    expect(rmRunning.status).toBe(409);
+    expect(rmRunning.json).toEqual({
+      message:
+        'You cannot remove a running container kv1. Stop the container before attempting removal or force remove',
+    });
+
+    expect((await call(daemon, 'POST', '/containers/kv1/stop?t=1')).status).toBe(204);
+    expect((await call(daemon, 'POST', '/containers/kv1/stop')).status).toBe(304);
+    const stopped = (await call(daemon, 'GET', '/containers/json?all=1')).json as Record<string, unknown>[];
+    expect(stopped[0]).toMatchObject({ name: 'kv1', state: 'exited', exitCode: 143, status: 'Exited (143)' });
+    expect((await call(daemon, 'GET', '/containers/json')).json).toEqual([]);
+
+    const kill = await call(daemon, 'POST', '/containers/kv1/kill');
+    expect(kill.status).toBe(409);
+    expect(kill.json).toEqual({ message: 'Container kv1 is not running' });
+    const exec = await call(daemon, 'POST', '/containers/kv1/exec', { cmd: ['true'] });
+    expect(exec.status).toBe(409);
+
+    expect((await call(daemon, 'DELETE', '/containers/kv1')).status).toBe(204);
+    const gone = await call(daemon, 'POST', '/containers/kv1/start');
+    expect(gone.status).toBe(404);
+    expect(gone.json).toEqual({ message: 'No such container: kv1' });
+  });
+
+  it('runs a short-lived container to its exit code, restarts it, and force-removes a running one', async () => {
+    const { id } = (
+      await call(daemon, 'POST', '/containers/create', {
+        image: 'busybox',
+        cmd: ['sh', '-c', 'echo hi; exit 3'],
+      })
+    ).json as { id: string };
+    expect((await call(daemon, 'POST', `/containers/${id}/start`)).status).toBe(204);
+    await until(
+      async () =>
+        ((await call(daemon, 'GET', `/containers/${id}/json`)).json as { state: string }).state === 'exited',
+    );
+    expect(
+      ((await call(daemon, 'GET', `/containers/${id}/json`)).json as { exitCode: number }).exitCode,
+    ).toBe(3);
+    expect((await call(daemon, 'POST', `/containers/${id}/start`)).status).toBe(204);
+    await until(
+      async () =>
+        ((await call(daemon, 'GET', `/containers/${id}/json`)).json as { state: string }).state === 'exited',
+    );
+    expect((await call(daemon, 'GET', `/containers/${id}/logs`)).text).toBe('hi\nhi\n');
+    expect((await call(daemon, 'DELETE', `/containers/${id}`)).status).toBe(204);
+
+    const sleeper = (
+      await call(daemon, 'POST', '/containers/create', {
+        image: 'busybox',
+        name: 'sleeper',
+        cmd: ['sleep', '1000'],
+      })
+    ).json as { id: string };
+    expect((await call(daemon, 'POST', '/containers/sleeper/start')).status).toBe(204);
+    expect((await call(daemon, 'DELETE', `/containers/${sleeper.id}?force=1`)).status).toBe(204);
+    expect((await call(daemon, 'GET', '/containers/json?all=1')).json).toEqual([]);
+  });
+
+  it('refuses bad requests with Docker statuses', async () => {
+    const badJson = await call(daemon, 'POST', '/containers/create', '{not json');
+    expect(badJson.status).toBe(400);
+    expect(badJson.json).toEqual({ message: 'invalid JSON body' });
+    const noImage = await call(daemon, 'POST', '/containers/create', { name: 'x' });
+    expect(noImage.status).toBe(400);
+    expect((noImage.json as { message: string }).message).toMatch(/^image: /);
+    const unknown = await call(daemon, 'POST', '/containers/create', { image: 'nosuchimage' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toEqual({ message: 'No such image: nosuchimage' });
+    const badName = await call(daemon, 'POST', '/containers/create', { image: 'busybox', name: 'a b' });
+    expect(badName.status).toBe(400);
+    await call(daemon, 'POST', '/containers/create', { image: 'busybox', name: 'dup' });
+    const dup = await call(daemon, 'POST', '/containers/create', { image: 'busybox', name: 'dup' });
+    expect(dup.status).toBe(409);
+    expect((dup.json as { message: string }).message).toMatch(
+      /^Conflict. The container name "\/dup" is already in use/,
+    );
+    expect((await call(daemon, 'DELETE', '/containers/dup')).status).toBe(204);
+    expect((await call(daemon, 'GET', '/containers/nope/json')).status).toBe(404);
+    const badExec = await call(daemon, 'POST', '/containers/nope/exec', { cmd: [] });
+    expect(badExec.status).toBe(400);
+  });
+
+  it('gives attestation evidence that verifies, with the measurements of inspect', async () => {
+    const { id } = (await call(daemon, 'POST', '/containers/create', { image: 'kv' })).json as { id: string };
+    const nonce = 'a1'.repeat(32);
+    const answer = await call(daemon, 'GET', `/containers/${id}/attest?nonce=${nonce}`);
+    expect(answer.status).toBe(200);
+    const { verified, report } = answer.json as { verified: boolean; report: Record<string, unknown> };
+    expect(verified).toBe(true);
+    expect(report.nonce).toBe(nonce);
+    const inspect = (await call(daemon, 'GET', `/containers/${id}/json`)).json as {
+      measurements: { imageDigest: string; configDigest: string };
+    };
+    expect(report.imageDigest).toBe(inspect.measurements.imageDigest);
+    expect(report.configDigest).toBe(inspect.measurements.configDigest);
+    expect((await call(daemon, 'GET', `/containers/${id}/attest`)).status).toBe(400);
+    const gpt = (await call(daemon, 'GET', '/gpt')).json as { views: string[]; owners: unknown[] };
+    expect(gpt.views.slice(0, 2)).toEqual(['Priv-GPT', 'OS-GPT']);
+    expect(gpt.owners.length).toBeGreaterThan(0);
+    expect((await call(daemon, 'DELETE', `/containers/${id}`)).status).toBe(204);
+  });
+});
