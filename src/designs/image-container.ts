@@ -5,6 +5,8 @@
  * exec policy then admits exactly those binaries), the image configuration is the measured config,
  * and the process comes from the OCI runtime spec built from the image and the run options.
  */
+import { createHash } from 'node:crypto';
+import type { ThreadGroup } from '../kernel/core/task.js';
 import { fsCtxFor, populate } from '../kernel/fs/vfs.js';
 import type { Inode } from '../kernel/fs/inode.js';
 import type { TmpfsSuperBlock } from '../kernel/fs/tmpfs.js';
@@ -20,13 +22,13 @@ import {
 } from '../runtime/image/index.js';
 import type { SimSystem } from './system.js';
 
-/** A container made from an image. */
+/** A container made from an image and started. */
 export interface ImageContainer {
   readonly cid: number;
   readonly image: ImageRecord;
   readonly spec: RuntimeSpec;
-  /** SHA-256 of every executable of the image (what the mini-OS measured). */
-  readonly binaries: readonly Uint8Array[];
+  /** What the mini-OS measured (the image's executables among them). */
+  readonly measurements: ContainerMeasurements;
 }
 
 /** Install an unpacked image as a read-only layer (files, directories, links with their modes). */
@@ -75,7 +77,7 @@ function makeDirectory(
 
 /**
  * Create a container on `system` from image `ref` of `store` and start its process as the spec
- * built from the image and `run` says. Image files become the container's lower layer.
+ * built from the image and `run` says (what `run --rm` does; the daemon uses the two steps).
  */
 export async function runImage(
   system: SimSystem,
@@ -84,9 +86,32 @@ export async function runImage(
   run: RunOptions,
 ): Promise<ImageContainer> {
   const image = store.resolve(ref);
-  const tree = await store.unpack(image);
+  const spec = specForImage(image, run);
+  const created = await createImageContainer(system, store, image, spec);
+  startImageInit(system, created.cid, spec);
+  return { cid: created.cid, image, spec, measurements: created.measurements };
+}
+
+/** What the mini-OS measures for a container (hex SHA-256 digests, `sha256:` prefixed). */
+export interface ContainerMeasurements {
+  /** SHA-256 of the measured binary list (u32 count, then each binary's digest), as the report has it. */
+  readonly imageDigest: string;
+  /** SHA-256 of the image configuration blob (the measured config). */
+  readonly configDigest: string;
+  /** Every executable of the image with its digest, in path order. */
+  readonly binaries: readonly { readonly path: string; readonly digest: string }[];
+}
+
+/** A container made on the machine, not started yet. */
+export interface ImageContainerCreated {
+  readonly cid: number;
+  readonly measurements: ContainerMeasurements;
+}
+
+/** The OCI runtime spec of a container from `image` and the create options. */
+export function specForImage(image: ImageRecord, run: RunOptions): RuntimeSpec {
   const config = imageRunConfig(image.config);
-  const spec = specFromImage(
+  return specFromImage(
     {
       Entrypoint: config.entrypoint,
       Cmd: config.cmd,
@@ -96,20 +121,54 @@ export async function runImage(
     },
     run,
   );
-  const binaries = listExecutables(tree).map((e) => Buffer.from(e.digest.slice('sha256:'.length), 'hex'));
+}
+
+/** Make a container for `spec` from `image` on `system` (measured, nothing started). */
+export async function createImageContainer(
+  system: SimSystem,
+  store: ImageStore,
+  image: ImageRecord,
+  spec: RuntimeSpec,
+): Promise<ImageContainerCreated> {
+  const tree = await store.unpack(image);
+  const executables = listExecutables(tree);
+  const binaries = executables.map(
+    (e) => new Uint8Array(Buffer.from(e.digest.slice('sha256:'.length), 'hex')),
+  );
+  const config = store.readBlob(image.configDigest);
   const layer = installImageTree(system, tree);
   const cid = system.createContainer({
     layers: [layer],
-    binaries: binaries.map((b) => new Uint8Array(b)),
-    config: store.readBlob(image.configDigest),
+    binaries,
+    config,
     policy: ExecPolicy.MeasuredOnly,
     ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
   });
-  system.startProcess(cid, {
+  return {
+    cid,
+    measurements: {
+      imageDigest: `sha256:${binaryListDigest(binaries)}`,
+      configDigest: `sha256:${createHash('sha256').update(config).digest('hex')}`,
+      binaries: executables.map((e) => ({ path: e.path, digest: e.digest })),
+    },
+  };
+}
+
+/** Start the init of container `cid` as `spec.process` says (throws SpawnError if it cannot). */
+export function startImageInit(system: SimSystem, cid: number, spec: RuntimeSpec): ThreadGroup {
+  return system.startProcess(cid, {
     argv: spec.process.args,
     env: spec.process.env ?? [],
     cwd: spec.process.cwd,
     ...(spec.process.user !== undefined ? { uid: spec.process.user.uid, gid: spec.process.user.gid } : {}),
   });
-  return { cid, image, spec, binaries: binaries.map((b) => new Uint8Array(b)) };
+}
+
+/** SHA-256 (hex) of the binary list as rc_create_container measures it (minios/calls.ts). */
+function binaryListDigest(binaries: readonly Uint8Array[]): string {
+  const count = Buffer.alloc(4);
+  count.writeUInt32LE(binaries.length, 0);
+  const hash = createHash('sha256').update(count);
+  for (const b of binaries) hash.update(b);
+  return hash.digest('hex');
 }

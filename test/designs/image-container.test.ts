@@ -31,7 +31,7 @@ describe.each(['native', 'rcontainer'] as const)('containers from images under %
     expect(system.outputText()).toBe('/tmp\nhello\n0\nroot:x:0:0:root:/root:/bin/sh\n');
     expect(container.spec.process.args[0]).toBe('sh');
     // Every applet of the image, and nothing else, is measured.
-    expect(container.binaries.length).toBe(APPLET_NAMES.length + 1);
+    expect(container.measurements.binaries.length).toBe(APPLET_NAMES.length + 1);
   });
 
   it('runs the kv image server and a client exec-ed into the container', async () => {

@@ -18,7 +18,7 @@ import { ImageError, shortDigest, type ImageRecord, type ImageStore } from '../.
 import { openImages } from '../engine-state.js';
 import { isBuiltin } from '../images.js';
 import { ApiError, noSuchContainer } from './errors.js';
-import { createSimContainer, specForImage, startSimInit } from './image-containers.js';
+import { createImageContainer, specForImage, startImageInit } from '../../designs/image-container.js';
 import {
   appendConsole,
   deleteContainer,
@@ -152,7 +152,7 @@ export class Engine {
     const name = request.name ?? this.generatedName(serial);
     const createdNs = this.system.elapsedNs;
     const id = createHash('sha256').update(`${name}\0${createdNs}\0${serial}`).digest('hex');
-    const sim = await createSimContainer(this.system, this.store, image, spec);
+    const sim = await createImageContainer(this.system, this.store, image, spec);
     const meta: ContainerMeta = {
       id,
       name,
@@ -184,12 +184,12 @@ export class Engine {
       if (container.live !== undefined) this.system.destroyContainer(container.live.cid);
       container.live = undefined;
       const image = this.imageById(container.meta);
-      const sim = await createSimContainer(this.system, this.store, image, container.spec);
+      const sim = await createImageContainer(this.system, this.store, image, container.spec);
       container.live = { cid: sim.cid, init: undefined, shown: 0 };
     }
     const live = container.live;
     try {
-      live.init = startSimInit(this.system, live.cid, container.spec);
+      live.init = startImageInit(this.system, live.cid, container.spec);
     } catch (error) {
       if (!(error instanceof SpawnError)) throw error;
       const program = container.spec.process.args[0] ?? '';
