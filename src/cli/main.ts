@@ -4,11 +4,12 @@ import { Command, CommanderError } from 'commander';
 import { benchGptScaleCommand } from './bench-gpt-scale.js';
 import { benchHwCommand } from './bench-hw.js';
 import { benchKernelCommand, type BenchKernelOptions } from './bench-kernel.js';
+import { daemonCommand, type DaemonCommandOptions } from './client/daemon.js';
+import { registerEngineCommands } from './commands-engine.js';
 import { conformanceCommand } from './conformance.js';
 import { demoCommand, type DemoOptions } from './demo.js';
 import { EngineError, UserError } from './errors.js';
 import { imagesCommand, loadCommand, rmiCommand, saveCommand } from './images.js';
-import { runCommand, type RunCommandOptions } from './run.js';
 import { simCommand, type SimCommandOptions } from './sim.js';
 import { tcbCommand } from './tcb.js';
 
@@ -67,29 +68,23 @@ program
     exitCode = simCommand(argv, options);
   });
 
-/** Collect repeated options (-e A -e B). */
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 /** Engine commands are async: their exit code is set when they finish. */
 let pending: Promise<number> | undefined;
 
+registerEngineCommands(program, (promise) => {
+  pending = promise;
+});
+
 program
-  .command('run')
-  .description('create a container from an image and run it (without a daemon: in this process, with --rm)')
-  .option('--rm', 'remove the container when it exits')
-  .option('-d, --detach', 'run in the background (needs the daemon)')
-  .option('--name <name>', 'container name (also its default hostname)')
-  .option('-e, --env <NAME=value>', 'set an environment variable', collect, [])
-  .option('-w, --workdir <dir>', 'working directory inside the container')
-  .option('-u, --user <uid[:gid]>', 'numeric user and group')
-  .option('--hostname <name>', 'container host name')
+  .command('daemon')
+  .description('host a simulated machine and the engine API in the foreground (see docs/api.md)')
   .option('--design <design>', 'native or rcontainer', 'rcontainer')
+  .option('--port <n>', 'loopback TCP port (default 2375; 0: any free one)')
+  .option('--socket <path>', 'listen on a UNIX socket instead of TCP')
   .option('--seed <seed>', 'machine seed')
   .option('--state-dir <dir>', 'engine state (default $RCONTAINER_STATE or ~/.rcontainer)')
-  .argument('<image>', 'image reference (built-in: busybox, kv, httpd, hackbench, build)')
-  .argument('[command...]', 'command and arguments (default: the image Cmd)')
-  .passThroughOptions()
-  .action((image: string, command: string[], options: RunCommandOptions) => {
-    pending = runCommand(image, command, options);
+  .action((options: DaemonCommandOptions) => {
+    pending = daemonCommand(options);
   });
 
 program

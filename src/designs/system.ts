@@ -208,10 +208,24 @@ export class SimSystem {
       fs: FsState.at(ns.mnt),
       parent: undefined,
       ...(sibling !== undefined ? { sibling } : {}),
-      ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
     });
     if (typeof task === 'number') throw new Error(`spawn: the platform refused a task (${task})`);
     const ctx = kernel.contextFor(pe, task);
+    // The runtime sets up the console as root, then drops to the process's user (as runc does
+    // before it execs): the working directory and the program are then checked as that user.
+    for (let fd = 0; fd < 3; fd++) {
+      const file = openPath(ctx, AT_FDCWD, '/dev/console', fd === 0 ? O.RDONLY : O.WRONLY, 0);
+      if (typeof file === 'number') {
+        kernel.exitTaskHere(pe, task, 0x7f00, false);
+        throw new SpawnError('/dev/console', file, 'cannot be opened');
+      }
+      task.files.setAt(fd, file);
+    }
+    if (options.uid !== undefined) {
+      const uid = options.uid;
+      const gid = options.gid ?? uid;
+      task.cred = { uid, gid, euid: uid, egid: gid, suid: uid, sgid: gid };
+    }
     if (options.cwd !== undefined && options.cwd !== '/') {
       const dir = lookupPath(ctx, AT_FDCWD, options.cwd, true);
       if (typeof dir === 'number' || !isDir(dir.inode)) {
@@ -223,11 +237,6 @@ export class SimSystem {
         );
       }
       task.fs.cwd = dir;
-    }
-    for (let fd = 0; fd < 3; fd++) {
-      const file = openPath(ctx, AT_FDCWD, '/dev/console', fd === 0 ? O.RDONLY : O.WRONLY, 0);
-      if (typeof file === 'number') throw new Error(`spawn: cannot open /dev/console (${file})`);
-      task.files.setAt(fd, file);
     }
     const env = options.env ?? ['PATH=/bin', 'HOME=/root'];
     const path = options.argv[0]!.includes('/') ? options.argv[0]! : `/bin/${options.argv[0]!}`;

@@ -1,0 +1,188 @@
+/**
+ * `rcontainer create | start | stop | kill | rm | ps | inspect` against the daemon, with Docker's
+ * names, columns and habits.
+ */
+import { SIG } from '../../kernel/uapi/flags.js';
+import { EngineError } from '../errors.js';
+import { containerPath, type ContainerInspect, type ContainerSummary, type CreateRequest } from './api.js';
+import type { DaemonClient } from './connect.js';
+import { withProgress } from './progress.js';
+import { eachId, withDaemon, type ClientOptions } from './session.js';
+import { printTable } from './table.js';
+
+/** Options of `create` (and of `run` against the daemon). */
+export interface CreateOptions extends ClientOptions {
+  readonly name?: string;
+  readonly env: string[];
+  readonly workdir?: string;
+  readonly user?: string;
+  readonly hostname?: string;
+}
+
+/** The create request of an image, a command and the options. */
+export function createRequest(
+  image: string,
+  command: readonly string[],
+  options: CreateOptions,
+  autoRemove = false,
+): CreateRequest {
+  if (options.user !== undefined && !/^\d+(?::\d+)?$/.test(options.user))
+    throw new EngineError(`-u takes a numeric uid[:gid], not '${options.user}'`);
+  return {
+    image,
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(command.length > 0 ? { cmd: [...command] } : {}),
+    ...(options.env.length > 0 ? { env: options.env } : {}),
+    ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
+    ...(options.user !== undefined ? { user: options.user } : {}),
+    ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+    ...(autoRemove ? { autoRemove: true } : {}),
+  };
+}
+
+/** Create a container (making a built-in image can take a moment: progress on a terminal). */
+export async function createContainer(client: DaemonClient, request: CreateRequest): Promise<string> {
+  const created = await withProgress(
+    `creating a container from ${request.image}`,
+    client.json<{ id: string; name: string }>('POST', '/containers/create', request),
+  );
+  return created.id;
+}
+
+/** `create [options] IMAGE [COMMAND...]`: print the new container's id. */
+export async function createCommand(
+  image: string,
+  command: string[],
+  options: CreateOptions,
+): Promise<number> {
+  const request = createRequest(image, command, options);
+  return withDaemon(options, async (client) => {
+    console.log(await createContainer(client, request));
+    return 0;
+  });
+}
+
+/** `start ID...`. */
+export async function startCommand(ids: string[], options: ClientOptions): Promise<number> {
+  return withDaemon(options, (client) =>
+    eachId(ids, async (id) => {
+      await client.call('POST', containerPath(id, '/start'));
+    }),
+  );
+}
+
+/** `stop [-t N] ID...`: SIGTERM, then SIGKILL after N simulated seconds. */
+export async function stopCommand(
+  ids: string[],
+  options: ClientOptions & { time?: string },
+): Promise<number> {
+  const query = options.time === undefined ? '' : `?t=${seconds(options.time)}`;
+  return withDaemon(options, (client) =>
+    eachId(ids, (id) =>
+      withProgress(`stopping ${id}`, client.call('POST', containerPath(id, `/stop${query}`))).then(() => {}),
+    ),
+  );
+}
+
+/** `kill [-s SIGNAL] ID...` (a name, with or without SIG, or a number; default KILL). */
+export async function killCommand(
+  ids: string[],
+  options: ClientOptions & { signal?: string },
+): Promise<number> {
+  const signal = signalNumber(options.signal ?? 'KILL');
+  return withDaemon(options, (client) =>
+    eachId(ids, async (id) => {
+      await client.call('POST', containerPath(id, `/kill?signal=${signal}`));
+    }),
+  );
+}
+
+/** `rm [-f] ID...`. */
+export async function rmCommand(
+  ids: string[],
+  options: ClientOptions & { force?: boolean },
+): Promise<number> {
+  const query = options.force === true ? '?force=1' : '';
+  return withDaemon(options, (client) =>
+    eachId(ids, async (id) => {
+      await client.call('DELETE', containerPath(id, query));
+    }),
+  );
+}
+
+/** `ps [-a] [--json]`: CONTAINER ID, IMAGE, COMMAND, STATUS, NAMES. */
+export async function psCommand(options: ClientOptions & { all?: boolean; json?: boolean }): Promise<number> {
+  return withDaemon(options, async (client) => {
+    const rows = await client.json<ContainerSummary[]>(
+      'GET',
+      `/containers/json${options.all === true ? '?all=1' : ''}`,
+    );
+    if (options.json === true) {
+      console.log(JSON.stringify(rows, undefined, 2));
+      return 0;
+    }
+    printTable(
+      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'STATUS', 'NAMES'],
+      rows.map((row) => [row.id.slice(0, 12), row.image, quoteCommand(row.command), statusOf(row), row.name]),
+    );
+    return 0;
+  });
+}
+
+/** `inspect ID...`: a JSON array of the containers' details, as `docker inspect` prints. */
+export async function inspectCommand(ids: string[], options: ClientOptions): Promise<number> {
+  return withDaemon(options, async (client) => {
+    const found: ContainerInspect[] = [];
+    let failed = false;
+    for (const id of ids) {
+      try {
+        found.push(await client.json<ContainerInspect>('GET', containerPath(id, '/json')));
+      } catch (error) {
+        if (!(error instanceof EngineError)) throw error;
+        console.error(`rcontainer: ${error.message}`);
+        failed = true;
+      }
+    }
+    console.log(JSON.stringify(found, undefined, 4));
+    return failed ? 125 : 0;
+  });
+}
+
+/** Docker's STATUS column: `Up`, `Exited (N)`, `Created`. */
+function statusOf(row: ContainerSummary): string {
+  if (row.status !== undefined && row.status !== '') return row.status;
+  switch (row.state) {
+    case 'running':
+      return 'Up';
+    case 'exited':
+      return `Exited (${row.exitCode ?? 0})`;
+    case 'created':
+      return 'Created';
+    default:
+      return row.state.charAt(0).toUpperCase() + row.state.slice(1);
+  }
+}
+
+/** Docker's COMMAND column: quoted, cut to 20 characters with an ellipsis. */
+function quoteCommand(command: string | readonly string[]): string {
+  const text = typeof command === 'string' ? command : command.join(' ');
+  return `"${text.length > 20 ? `${text.slice(0, 19)}…` : text}"`;
+}
+
+/** `-t N`: whole seconds. */
+function seconds(text: string): number {
+  if (!/^\d+$/.test(text)) throw new EngineError(`stop: -t takes whole seconds, not '${text}'`);
+  return Number(text);
+}
+
+/** A signal by name (`TERM`, `SIGTERM`, any case) or number (1..64). */
+export function signalNumber(text: string): number {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = text.toUpperCase().replace(/^SIG/, '');
+    if (Object.hasOwn(SIG, name)) return SIG[name as keyof typeof SIG];
+  }
+  throw new EngineError(`invalid signal: ${text}`);
+}

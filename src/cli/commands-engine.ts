@@ -1,0 +1,171 @@
+/**
+ * The commander wiring of the container engine's commands (Docker's names and habits): `run`
+ * (through the daemon, or in this process with --rm when none runs), and `create`, `start`,
+ * `exec`, `ps`, `logs`, `stop`, `kill`, `rm`, `inspect`, `attest`, `gpt`, which need the daemon.
+ */
+import type { Command } from 'commander';
+import { attestCommand } from './client/attest.js';
+import {
+  createCommand,
+  inspectCommand,
+  killCommand,
+  psCommand,
+  rmCommand,
+  startCommand,
+  stopCommand,
+  type CreateOptions,
+} from './client/containers.js';
+import { execCommand } from './client/exec.js';
+import { gptCommand } from './client/gpt.js';
+import { logsCommand } from './client/logs.js';
+import { runDispatch } from './client/run.js';
+import type { ClientOptions } from './client/session.js';
+import type { RunCommandOptions } from './run.js';
+
+/** Collect repeated options (-e A -e B). */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+const STATE_DIR_HELP = 'engine state (default $RCONTAINER_STATE or ~/.rcontainer)';
+
+/** Register the engine commands; `setPending` receives each async action's exit code promise. */
+export function registerEngineCommands(
+  program: Command,
+  setPending: (pending: Promise<number>) => void,
+): void {
+  const withContainerOptions = (command: Command): Command =>
+    command
+      .option('--name <name>', 'container name (also its default hostname)')
+      .option('-e, --env <NAME=value>', 'set an environment variable', collect, [])
+      .option('-w, --workdir <dir>', 'working directory inside the container')
+      .option('-u, --user <uid[:gid]>', 'numeric user and group')
+      .option('--hostname <name>', 'container host name');
+
+  withContainerOptions(
+    program
+      .command('run')
+      .description(
+        'create a container from an image and run it: through the daemon when one runs, else in this process (--rm)',
+      )
+      .option('--rm', 'remove the container when it exits')
+      .option('-d, --detach', 'run in the background and print the container id (needs the daemon)'),
+  )
+    .option('--design <design>', 'native or rcontainer (without a daemon)', 'rcontainer')
+    .option('--seed <seed>', 'machine seed (without a daemon)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<image>', 'image reference (built-in: busybox, kv, httpd, hackbench, build)')
+    .argument('[command...]', 'command and arguments (default: the image Cmd)')
+    .passThroughOptions()
+    .action((image: string, command: string[], options: RunCommandOptions, cmd: Command) => {
+      const designGiven = cmd.getOptionValueSource('design') === 'cli';
+      setPending(runDispatch(image, command, { ...options, designGiven }));
+    });
+
+  withContainerOptions(program.command('create').description('create a container and print its id'))
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<image>', 'image reference')
+    .argument('[command...]', 'command and arguments (default: the image Cmd)')
+    .passThroughOptions()
+    .action((image: string, command: string[], options: CreateOptions) => {
+      setPending(createCommand(image, command, options));
+    });
+
+  program
+    .command('start')
+    .description('start created or stopped containers')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<containers...>', 'container ids, id prefixes or names')
+    .action((ids: string[], options: ClientOptions) => {
+      setPending(startCommand(ids, options));
+    });
+
+  program
+    .command('exec')
+    .description("run a command in a running container; exit with the command's code")
+    .option('-e, --env <NAME=value>', 'set an environment variable', collect, [])
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<container>', 'container id, id prefix or name')
+    .argument('<command...>', 'command and arguments')
+    .passThroughOptions()
+    .action((id: string, command: string[], options: ClientOptions & { env: string[] }) => {
+      setPending(execCommand(id, command, options));
+    });
+
+  program
+    .command('ps')
+    .description('list containers (running ones unless -a)')
+    .option('-a, --all', 'show every container')
+    .option('--json', 'print JSON')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .action((options: ClientOptions & { all?: boolean; json?: boolean }) => {
+      setPending(psCommand(options));
+    });
+
+  program
+    .command('logs')
+    .description("print a container's console output")
+    .option('-f, --follow', 'keep printing until the container stops')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<container>', 'container id, id prefix or name')
+    .action((id: string, options: ClientOptions & { follow?: boolean }) => {
+      setPending(logsCommand(id, options));
+    });
+
+  program
+    .command('stop')
+    .description('stop running containers: SIGTERM, then SIGKILL after a grace period')
+    .option('-t, --time <seconds>', 'simulated seconds to wait before SIGKILL (default 10)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<containers...>', 'container ids, id prefixes or names')
+    .action((ids: string[], options: ClientOptions & { time?: string }) => {
+      setPending(stopCommand(ids, options));
+    });
+
+  program
+    .command('kill')
+    .description('send a signal to running containers (default KILL)')
+    .option('-s, --signal <signal>', 'signal name or number', 'KILL')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<containers...>', 'container ids, id prefixes or names')
+    .action((ids: string[], options: ClientOptions & { signal?: string }) => {
+      setPending(killCommand(ids, options));
+    });
+
+  program
+    .command('rm')
+    .description('remove containers')
+    .option('-f, --force', 'kill and remove a running container')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<containers...>', 'container ids, id prefixes or names')
+    .action((ids: string[], options: ClientOptions & { force?: boolean }) => {
+      setPending(rmCommand(ids, options));
+    });
+
+  program
+    .command('inspect')
+    .description('print the details of containers as JSON (config, state, measurements)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<containers...>', 'container ids, id prefixes or names')
+    .action((ids: string[], options: ClientOptions) => {
+      setPending(inspectCommand(ids, options));
+    });
+
+  program
+    .command('attest')
+    .description("verify a container's attestation evidence (rcontainer); exit 1 if it does not verify")
+    .option('--nonce <hex>', 'challenge, 1 to 64 bytes in hex (default: 32 random bytes)')
+    .option('--json', 'print JSON (verified, report, evidence)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<container>', 'container id, id prefix or name')
+    .action((id: string, options: ClientOptions & { nonce?: string; json?: boolean }) => {
+      setPending(attestCommand(id, options));
+    });
+
+  program
+    .command('gpt')
+    .description("granule counts per owner and view of the daemon's machine, and the per-container map")
+    .option('--json', 'print JSON')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .action((options: ClientOptions & { json?: boolean }) => {
+      setPending(gptCommand(options));
+    });
+}

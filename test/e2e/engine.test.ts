@@ -1,0 +1,149 @@
+// End-to-end tests of the engine daemon and its client commands, driving the built CLI as
+// subprocesses (`npm test` builds dist/ first).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
+const STATE = mkdtempSync(join(tmpdir(), 'rcontainer-engine-'));
+
+interface Result {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run the CLI against this test's state directory. */
+function cli(...args: string[]): Result {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, RCONTAINER_STATE: STATE },
+    timeout: 60_000,
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+let daemon: ChildProcess | undefined;
+let daemonOutput = '';
+
+async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return condition();
+}
+
+beforeAll(async () => {
+  daemon = spawn(process.execPath, [CLI, 'daemon', '--port', '0', '--state-dir', STATE], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  daemon.stdout?.on('data', (chunk: Buffer) => (daemonOutput += chunk.toString()));
+  daemon.stderr?.on('data', (chunk: Buffer) => (daemonOutput += chunk.toString()));
+  const ready = await waitFor(() => existsSync(join(STATE, 'daemon.json')), 30_000);
+  if (!ready) throw new Error(`the daemon did not write daemon.json: ${daemonOutput}`);
+}, 40_000);
+
+afterAll(() => {
+  daemon?.kill();
+});
+
+describe('rcontainer daemon and client', () => {
+  it('prints where it listens', () => {
+    expect(daemonOutput).toMatch(/127\.0\.0\.1:\d+/);
+  });
+
+  it('runs a key-value container through its life cycle', () => {
+    const run = cli('run', '-d', 'kv');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const id = run.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{12,64}$/);
+
+    const set = cli('exec', id, 'kv-client', '-p', '6379', 'SET', 'a', '1');
+    expect(set.code).toBe(0);
+    expect(set.stdout.trim()).toBe('OK');
+    const get = cli('exec', id, 'kv-client', '-p', '6379', 'GET', 'a');
+    expect(get.code).toBe(0);
+    expect(get.stdout.trim()).toBe('1');
+
+    expect(cli('logs', id).stdout).toContain('listening');
+
+    const ps = cli('ps');
+    expect(ps.code).toBe(0);
+    expect(ps.stdout).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+STATUS\s+NAMES$/m);
+    expect(ps.stdout).toContain(id.slice(0, 12));
+    const running = JSON.parse(cli('ps', '--json').stdout) as { id: string; state: string }[];
+    expect(running.find((c) => c.id === id)?.state).toBe('running');
+
+    const inspect = cli('inspect', id);
+    expect(inspect.code).toBe(0);
+    const [details] = JSON.parse(inspect.stdout) as { measurements?: { imageDigest?: string } }[];
+    expect(details?.measurements?.imageDigest).toMatch(/^sha256:/);
+
+    const attest = cli('attest', id, '--nonce', '00112233');
+    expect(attest.stdout).toMatch(/^verified:\s+yes$/m);
+    expect(attest.code).toBe(0);
+
+    const stop = cli('stop', id);
+    expect(stop.code).toBe(0);
+    expect(stop.stdout.trim()).toBe(id);
+    expect(cli('ps').stdout).not.toContain(id.slice(0, 12));
+    const all = cli('ps', '-a');
+    expect(all.stdout).toContain(id.slice(0, 12));
+    expect(all.stdout).toMatch(/Exited \(\d+\)/);
+
+    expect(cli('rm', id).code).toBe(0);
+    const none = cli('ps', '-a', '--json');
+    expect(none.code).toBe(0);
+    expect(JSON.parse(none.stdout)).toEqual([]);
+  });
+
+  it('runs a container attached and exits with its code', () => {
+    const ok = cli('run', '--rm', 'busybox', 'echo', 'hello');
+    expect(ok.stdout).toBe('hello\n');
+    expect(ok.code).toBe(0);
+    const failing = cli('run', '--rm', 'busybox', 'sh', '-c', 'exit 3');
+    expect(failing.code).toBe(3);
+    expect(JSON.parse(cli('ps', '-a', '--json').stdout)).toEqual([]);
+  });
+
+  it('gives 127 for a command that does not exist in exec', () => {
+    const id = cli('run', '-d', 'kv').stdout.trim();
+    const missing = cli('exec', id, 'no-such-program');
+    expect(missing.code).toBe(127);
+    expect(cli('rm', '-f', id).code).toBe(0);
+  });
+
+  it('shows the granule protection tables', () => {
+    const gpt = cli('gpt', '--json');
+    expect(gpt.code).toBe(0);
+    expect(JSON.parse(gpt.stdout)).toHaveProperty('views');
+  });
+
+  it("answers Docker's errors with exit code 125", () => {
+    const start = cli('start', 'nope');
+    expect(start.code).toBe(125);
+    expect(start.stderr).toContain('No such container: nope');
+    expect(start.stderr).not.toContain('    at ');
+
+    const id = cli('run', '-d', '--name', 'busy', 'kv').stdout.trim();
+    const rm = cli('rm', 'busy');
+    expect(rm.code).toBe(125);
+    expect(rm.stderr).toContain('You cannot remove a running container');
+    expect(cli('rm', '-f', 'busy').code).toBe(0);
+    expect(cli('inspect', id).code).toBe(125);
+  });
+});
+
+describe('rcontainer without a daemon', () => {
+  it('refuses commands that need one with one line and exit 125', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'rcontainer-nodaemon-'));
+    const result = spawnSync(process.execPath, [CLI, 'ps', '--state-dir', empty], { encoding: 'utf8' });
+    expect(result.status).toBe(125);
+    expect(result.stderr).toBe('rcontainer: no daemon is running (start one with `rcontainer daemon`)\n');
+  });
+});
