@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { benchGptScaleCommand } from './bench-gpt-scale.js';
 import { benchHwCommand } from './bench-hw.js';
 import { benchKernelCommand, type BenchKernelOptions } from './bench-kernel.js';
+import { benchLifecycleCommand } from './bench-lifecycle.js';
 import { daemonCommand, type DaemonCommandOptions } from './client/daemon.js';
 import { registerEngineCommands } from './commands-engine.js';
 import { conformanceCommand } from './conformance.js';
@@ -147,6 +148,15 @@ bench
   .option('--quick', 'small iteration counts and no hackbench (for a smoke test)')
   .action((options: BenchKernelOptions) => {
     exitCode = benchKernelCommand(options);
+  });
+
+bench
+  .command('lifecycle')
+  .description('simulated and host time of create + start + stop + rm of busybox under each design')
+  .option('--json', 'print JSON (keys simulatedMs, hostMs, each keyed by design)')
+  .option('--runs <n>', 'runs per design (median reported)', '5')
+  .action((options: { json?: boolean; runs: string }) => {
+    pending = benchLifecycleCommand(options);
   });
 
 bench

@@ -331,3 +331,17 @@ describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
     expect(bad.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
   });
 });
+
+describe('rcontainer bench lifecycle', () => {
+  it('prints simulated and host milliseconds per design as JSON', () => {
+    const { code, stdout } = run('bench', 'lifecycle', '--runs', '1', '--json');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as {
+      simulatedMs: Record<string, number>;
+      hostMs: Record<string, number>;
+    };
+    expect(result.simulatedMs.rcontainer).toBeGreaterThan(result.simulatedMs.native!);
+    expect(result.hostMs.native).toBeGreaterThan(0);
+    expect(run('bench', 'lifecycle', '--runs', '0').code).toBe(2);
+  });
+});
