@@ -38,7 +38,8 @@ export function registerEngineCommands(
       .option('-e, --env <NAME=value>', 'set an environment variable', collect, [])
       .option('-w, --workdir <dir>', 'working directory inside the container')
       .option('-u, --user <uid[:gid]>', 'numeric user and group')
-      .option('--hostname <name>', 'container host name');
+      .option('--hostname <name>', 'container host name')
+      .option('-m, --memory <size>', 'limit of user memory (e.g. 64m): over it a process is OOM-killed');
 
   withContainerOptions(
     program

@@ -11,6 +11,7 @@ import { Errno, strerror } from '../kernel/uapi/errno.js';
 import { wExitStatus, wIfSignaled, wTermSig } from '../kernel/uapi/flags.js';
 import { openImages, stateDir } from './engine-state.js';
 import { EngineError } from './errors.js';
+import { parseMemorySize } from './memory-size.js';
 import { engine, isBuiltin, type EngineOptions } from './images.js';
 
 /** Options of `run` as commander parses them. */
@@ -22,6 +23,7 @@ export interface RunCommandOptions extends EngineOptions {
   readonly workdir?: string;
   readonly user?: string;
   readonly hostname?: string;
+  readonly memory?: string;
   readonly design: string;
   readonly seed?: string;
 }
@@ -56,6 +58,7 @@ export async function runCommand(
         env: options.env,
         ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
         ...(user !== undefined ? { user } : {}),
+        ...(options.memory !== undefined ? { memoryBytes: parseMemorySize(options.memory) } : {}),
         hostname: options.hostname ?? options.name ?? 'rcontainer',
       }));
     } catch (error) {

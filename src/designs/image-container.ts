@@ -136,6 +136,7 @@ export async function createImageContainer(
     (e) => new Uint8Array(Buffer.from(e.digest.slice('sha256:'.length), 'hex')),
   );
   const config = store.readBlob(image.configDigest);
+  const memory = spec.linux?.resources?.memory?.limit;
   const layer = installImageTree(system, tree);
   const cid = system.createContainer({
     layers: [layer],
@@ -143,6 +144,7 @@ export async function createImageContainer(
     config,
     policy: ExecPolicy.MeasuredOnly,
     ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
+    ...(memory !== undefined ? { memoryLimitBytes: memory } : {}),
   });
   return {
     cid,

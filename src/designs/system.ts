@@ -71,6 +71,8 @@ export interface ContainerOptions {
   readonly config?: Uint8Array;
   /** Exec policy (minios/abi.ts ExecPolicy). */
   readonly policy?: number;
+  /** Limit of the container's user memory in bytes (`--memory`): over it, a fault is an OOM kill. */
+  readonly memoryLimitBytes?: number;
   readonly argv?: readonly string[];
   readonly env?: readonly string[];
 }
@@ -186,6 +188,7 @@ export class SimSystem {
       net: new NetNamespace(),
     };
     this.containers.set(cid, { ns, init: undefined });
+    if (options.memoryLimitBytes !== undefined) kernel.memory.setLimit(cid, options.memoryLimitBytes);
     return cid;
   }
 
@@ -275,6 +278,7 @@ export class SimSystem {
     const result = this.platform.containerDestroy(this.machine.pes[0]!, cid);
     if (result < 0) throw new Error(`container ${cid}: the platform refused to destroy it (${result})`);
     this.disks.forgetOwner(cid);
+    this.kernel.memory.forget(cid);
     this.containers.delete(cid);
   }
 

@@ -33,6 +33,7 @@ import {
   type UserStart,
 } from './hooks.js';
 import { FaultResult, Mm, type MmEnv } from './mm/mm.js';
+import { MemoryLimits } from './mm/memory-limits.js';
 import { PageRefs } from './mm/page-refs.js';
 import { RunQueue } from './sched/run-queue.js';
 import { ERESTARTSYS, Errno } from './uapi/errno.js';
@@ -62,6 +63,8 @@ export class Kernel implements KernelServices, KernelHandlers {
   readonly machine: Machine;
   readonly stats: KernelStats = emptyKernelStats();
   readonly refs = new PageRefs();
+  /** Per-container limits of user memory (`--memory`). */
+  readonly memory = new MemoryLimits();
   readonly runQueue = new RunQueue();
   /** The console and the per-container logs (core/console.ts). */
   readonly consoleDevice: ConsoleDevice;
@@ -272,7 +275,7 @@ export class Kernel implements KernelServices, KernelHandlers {
 
   /** The memory environment of `task` on `pe`. */
   mmEnv(pe: ProcessingElement, hw: HwTask): MmEnv {
-    return { platform: this.platform, pe, hw, refs: this.refs };
+    return { platform: this.platform, pe, hw, refs: this.refs, memory: this.memory };
   }
 
   /** Record the registers an exec'd image starts with (the design's entry reads them). */

@@ -2,6 +2,7 @@
  * `rcontainer create | start | stop | kill | rm | ps | inspect` against the daemon, with Docker's
  * names, columns and habits.
  */
+import { parseMemorySize } from '../memory-size.js';
 import { SIG } from '../../kernel/uapi/flags.js';
 import { EngineError } from '../errors.js';
 import { containerPath, type ContainerInspect, type ContainerSummary, type CreateRequest } from './api.js';
@@ -17,6 +18,7 @@ export interface CreateOptions extends ClientOptions {
   readonly workdir?: string;
   readonly user?: string;
   readonly hostname?: string;
+  readonly memory?: string;
 }
 
 /** The create request of an image, a command and the options. */
@@ -36,6 +38,7 @@ export function createRequest(
     ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
     ...(options.user !== undefined ? { user: options.user } : {}),
     ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+    ...(options.memory !== undefined ? { memory: parseMemorySize(options.memory) } : {}),
     ...(autoRemove ? { autoRemove: true } : {}),
   };
 }

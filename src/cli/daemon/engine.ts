@@ -49,6 +49,8 @@ export interface CreateRequest {
   /** `uid[:gid]`, numeric. */
   readonly user?: string | undefined;
   readonly hostname?: string | undefined;
+  /** Limit of user memory in bytes. */
+  readonly memory?: number | undefined;
   readonly autoRemove?: boolean | undefined;
 }
 
@@ -143,6 +145,7 @@ export class Engine {
         ...(request.workdir !== undefined ? { workdir: request.workdir } : {}),
         ...(user !== undefined ? { user } : {}),
         ...(request.hostname !== undefined ? { hostname: request.hostname } : {}),
+        ...(request.memory !== undefined ? { memoryBytes: request.memory } : {}),
       });
     } catch (error) {
       if (error instanceof BundleError) throw new ApiError(error.message, 400);

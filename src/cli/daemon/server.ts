@@ -24,6 +24,11 @@ const createSchema = z.strictObject({
   workdir: z.string().optional(),
   user: z.string().optional(),
   hostname: z.string().optional(),
+  memory: z
+    .number()
+    .int()
+    .min(4 * 2 ** 20)
+    .optional(),
   autoRemove: z.boolean().optional(),
 });
 

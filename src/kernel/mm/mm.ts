@@ -9,6 +9,7 @@ import type { ProcessingElement } from '../../hw/pe.js';
 import type { HwTask, PageSource, Platform } from '../hooks.js';
 import { PROT } from '../uapi/flags.js';
 import { HEAP_BASE, MMAP_BOTTOM, MMAP_TOP, PAGE } from './layout.js';
+import type { MemoryLimits } from './memory-limits.js';
 import type { PageRefs } from './page-refs.js';
 import { VmaList, type Vma } from './vma.js';
 
@@ -27,6 +28,8 @@ export interface MmEnv {
   readonly pe: ProcessingElement;
   readonly hw: HwTask;
   readonly refs: PageRefs;
+  /** Per-container limits: every user page is taken and given back through them. */
+  readonly memory: MemoryLimits;
 }
 
 /** Result of a page fault. */
@@ -125,10 +128,10 @@ export class Mm {
         return FaultResult.Oom;
       entry.mapped = true;
     }
-    const copy = env.platform.userPage(env.pe, this.cid);
+    const copy = env.memory.take(env.platform, env.pe, this.cid);
     if (copy === undefined) return FaultResult.Oom;
     if (env.platform.populatePage(env.pe, env.hw, page, copy, vma.prot, { pa: entry.pa }) < 0) {
-      env.platform.freeUserPage(env.pe, this.cid, copy);
+      env.memory.give(env.platform, env.pe, this.cid, copy);
       return FaultResult.Oom;
     }
     this.stats.cowCopies++;
@@ -176,7 +179,7 @@ export class Mm {
    */
   release(env: MmEnv): void {
     for (const entry of this.pages.values()) {
-      if (env.refs.drop(entry.pa)) env.platform.freeUserPage(env.pe, this.cid, entry.pa);
+      if (env.refs.drop(entry.pa)) env.memory.give(env.platform, env.pe, this.cid, entry.pa);
     }
     this.pages.clear();
     for (const vma of this.vmas.all) vma.segment?.release(env.refs);
@@ -207,7 +210,7 @@ export class Mm {
 
   private populate(env: MmEnv, vma: Vma, page: number): FaultResult {
     if (vma.segment !== undefined) return this.populateShared(env, vma, page);
-    const pa = env.platform.userPage(env.pe, this.cid);
+    const pa = env.memory.take(env.platform, env.pe, this.cid);
     if (pa === undefined) return FaultResult.Oom;
     let source: PageSource | undefined;
     if (vma.file !== undefined) {
@@ -215,7 +218,7 @@ export class Mm {
       if (filePage !== undefined) source = { pa: filePage.pa, kva: filePage.kva };
     }
     if (env.platform.populatePage(env.pe, env.hw, page, pa, vma.prot, source) < 0) {
-      env.platform.freeUserPage(env.pe, this.cid, pa);
+      env.memory.give(env.platform, env.pe, this.cid, pa);
       return FaultResult.Oom;
     }
     env.refs.add(pa);
@@ -230,10 +233,10 @@ export class Mm {
     if (index >= segment.frames.length) return FaultResult.Segv;
     let pa = segment.frames[index];
     if (pa === undefined) {
-      pa = env.platform.userPage(env.pe, this.cid);
+      pa = env.memory.take(env.platform, env.pe, this.cid);
       if (pa === undefined) return FaultResult.Oom;
       if (env.platform.populatePage(env.pe, env.hw, page, pa, vma.prot) < 0) {
-        env.platform.freeUserPage(env.pe, this.cid, pa);
+        env.memory.give(env.platform, env.pe, this.cid, pa);
         return FaultResult.Oom;
       }
       segment.frames[index] = pa;
@@ -249,11 +252,11 @@ export class Mm {
    * faulted-in page. 0 or -errno.
    */
   installPage(env: MmEnv, va: number, prot: number, source: PageSource): number {
-    const pa = env.platform.userPage(env.pe, this.cid);
+    const pa = env.memory.take(env.platform, env.pe, this.cid);
     if (pa === undefined) return -12;
     const result = env.platform.populatePage(env.pe, env.hw, va, pa, prot, source);
     if (result < 0) {
-      env.platform.freeUserPage(env.pe, this.cid, pa);
+      env.memory.give(env.platform, env.pe, this.cid, pa);
       return result;
     }
     env.refs.add(pa);
@@ -276,7 +279,7 @@ export class Mm {
     if (entry === undefined) return;
     if (entry.mapped) env.platform.unmapPage(env.pe, env.hw, va);
     this.pages.delete(va);
-    if (env.refs.drop(entry.pa)) env.platform.freeUserPage(env.pe, this.cid, entry.pa);
+    if (env.refs.drop(entry.pa)) env.memory.give(env.platform, env.pe, this.cid, entry.pa);
   }
 
   /**

@@ -118,7 +118,7 @@ export function sysMmap(kernel: Kernel, ctx: TaskContext, args: readonly number[
 }
 
 function freeFrames(kernel: Kernel, ctx: TaskContext, cid: number, frames: number[]): void {
-  for (const pa of frames) kernel.platform.freeUserPage(ctx.pe, cid, pa);
+  for (const pa of frames) kernel.memory.give(kernel.platform, ctx.pe, cid, pa);
 }
 
 /** munmap(addr, length). */
