@@ -39,7 +39,13 @@ export function registerEngineCommands(
       .option('-w, --workdir <dir>', 'working directory inside the container')
       .option('-u, --user <uid[:gid]>', 'numeric user and group')
       .option('--hostname <name>', 'container host name')
-      .option('-m, --memory <size>', 'limit of user memory (e.g. 64m): over it a process is OOM-killed');
+      .option('-m, --memory <size>', 'limit of user memory (e.g. 64m): over it a process is OOM-killed')
+      .option(
+        '-v, --volume <host:container[:ro]>',
+        'an untrusted volume (noexec): a host directory',
+        collect,
+        [],
+      );
 
   withContainerOptions(
     program

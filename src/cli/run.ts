@@ -4,7 +4,7 @@
  * and exit with its exit code (Docker's habits: 125 engine error, 126 not executable, 127 not
  * found, else the container's code; 128 + N when a signal ended it).
  */
-import { runImage } from '../designs/image-container.js';
+import { createImageContainer, specForImage, startImageInit } from '../designs/image-container.js';
 import { DESIGNS, SimSystem, SpawnError, type DesignName } from '../designs/system.js';
 import { BundleError } from '../runtime/bundle/spec.js';
 import { Errno, strerror } from '../kernel/uapi/errno.js';
@@ -12,6 +12,7 @@ import { wExitStatus, wIfSignaled, wTermSig } from '../kernel/uapi/flags.js';
 import { openImages, stateDir } from './engine-state.js';
 import { EngineError } from './errors.js';
 import { parseMemorySize } from './memory-size.js';
+import { mountVolumes, parseVolume, writeBackVolumes, type MountedVolume } from './volumes.js';
 import { engine, isBuiltin, type EngineOptions } from './images.js';
 
 /** Options of `run` as commander parses them. */
@@ -24,6 +25,8 @@ export interface RunCommandOptions extends EngineOptions {
   readonly user?: string;
   readonly hostname?: string;
   readonly memory?: string;
+  /** `-v HOST_DIR:CONTAINER_DIR[:ro]`, repeated. */
+  readonly volume?: string[];
   readonly design: string;
   readonly seed?: string;
 }
@@ -44,6 +47,7 @@ export async function runCommand(
   if (options.rm !== true)
     throw new EngineError('run: without a daemon a container cannot outlive this command: use --rm');
   const user = parseUser(options.user);
+  const volumes = (options.volume ?? []).map(parseVolume);
   return engine(async () => {
     const store = openImages(stateDir(options.stateDir));
     if (isBuiltin(image) && !store.has(image)) await store.ensureBuiltin(image.replace(/:latest$/, ''));
@@ -51,16 +55,22 @@ export async function runCommand(
       design: options.design as DesignName,
       ...(options.seed ? { seed: options.seed } : {}),
     });
-    let cid: number;
+    let cid = 0;
+    let mounted: MountedVolume[] = [];
     try {
-      ({ cid } = await runImage(system, store, image, {
+      const record = store.resolve(image);
+      const spec = specForImage(record, {
         args: command,
         env: options.env,
         ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
         ...(user !== undefined ? { user } : {}),
         ...(options.memory !== undefined ? { memoryBytes: parseMemorySize(options.memory) } : {}),
+        volumes,
         hostname: options.hostname ?? options.name ?? 'rcontainer',
-      }));
+      });
+      ({ cid } = await createImageContainer(system, store, record, spec));
+      mounted = mountVolumes(system, cid, volumes);
+      startImageInit(system, cid, spec);
     } catch (error) {
       if (error instanceof SpawnError) {
         const program = command[0] ?? image;
@@ -94,6 +104,7 @@ export async function runCommand(
       }
     }
     const status = init?.exitStatus;
+    writeBackVolumes(system, mounted);
     system.destroyContainer(cid);
     if (status === undefined) return 125;
     return wIfSignaled(status) ? 128 + wTermSig(status) : wExitStatus(status);

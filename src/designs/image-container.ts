@@ -10,7 +10,7 @@ import type { ThreadGroup } from '../kernel/core/task.js';
 import { fsCtxFor, populate } from '../kernel/fs/vfs.js';
 import type { Inode } from '../kernel/fs/inode.js';
 import type { TmpfsSuperBlock } from '../kernel/fs/tmpfs.js';
-import { S } from '../kernel/uapi/flags.js';
+import { MS, S } from '../kernel/uapi/flags.js';
 import { ExecPolicy } from '../minios/abi.js';
 import { specFromImage, type RunOptions, type RuntimeSpec } from '../runtime/bundle/spec.js';
 import {
@@ -19,6 +19,7 @@ import {
   type ImageRecord,
   type ImageStore,
   type ImageTree,
+  type TreeEntry,
 } from '../runtime/image/index.js';
 import type { SimSystem } from './system.js';
 
@@ -173,4 +174,54 @@ function binaryListDigest(binaries: readonly Uint8Array[]): string {
   const hash = createHash('sha256').update(count);
   for (const b of binaries) hash.update(b);
   return hash.digest('hex');
+}
+
+/**
+ * Mount `layer` (a host tmpfs made with installImageTree from a host directory) at `destination`
+ * of container `cid`, as an untrusted volume (DESIGN.md §5): its pages are the host's, so it is
+ * mounted `noexec` (never mapped executable), and read-only with `readonly`.
+ */
+export function mountVolume(
+  system: SimSystem,
+  cid: number,
+  layer: TmpfsSuperBlock,
+  destination: string,
+  readonly: boolean,
+): void {
+  const ns = system.mountNamespace(cid);
+  const pe = system.machine.pes[0]!;
+  const ctx = fsCtxFor(pe, system.kernel, () => system.kernel.nanoseconds(pe));
+  const rootMount = ns.root;
+  const made = makeDirectory(ctx, rootMount.root, destination, 0o755, { uid: 0, gid: 0 });
+  if (made < 0) throw new Error(`volume ${destination}: cannot make its mount point (${made})`);
+  let point: Inode = rootMount.root;
+  for (const part of destination.split('/').filter((p) => p !== '')) point = point.lookup!(ctx, part)!;
+  const flags = MS.NOEXEC | MS.NOSUID | MS.NODEV | (readonly ? MS.RDONLY : 0);
+  rootMount.attach(ns.newMount(layer, layer.root, 'volume', flags), point);
+}
+
+/** The files and directories of a volume (for writing it back to the host directory). */
+export function readVolume(system: SimSystem, layer: TmpfsSuperBlock): TreeEntry[] {
+  const pe = system.machine.pes[0]!;
+  const ctx = fsCtxFor(pe, system.kernel, () => system.kernel.nanoseconds(pe));
+  const out: TreeEntry[] = [];
+  const walk = (dir: Inode, path: string): void => {
+    for (const entry of dir.readdir?.(ctx) ?? []) {
+      const child = dir.lookup?.(ctx, entry.name);
+      if (child === undefined) continue;
+      const childPath = `${path}/${entry.name}`;
+      const base = { path: childPath, mode: child.mode & 0o7777, uid: child.uid, gid: child.gid };
+      const type = child.mode & S.IFMT;
+      if (type === S.IFDIR) {
+        out.push({ ...base, type: 'dir' });
+        walk(child, childPath);
+      } else if (type === S.IFREG) {
+        const content = child.readKernel?.(ctx, 0, child.size) ?? new Uint8Array(0);
+        out.push({ ...base, type: 'file', content });
+      } else if (type === S.IFLNK)
+        out.push({ ...base, type: 'symlink', target: child.readlink?.(ctx) ?? '' });
+    }
+  };
+  walk(layer.root, '');
+  return out;
 }

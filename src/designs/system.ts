@@ -254,6 +254,13 @@ export class SimSystem {
     return task.group;
   }
 
+  /** The mount namespace of container `cid` (its root file system and mounts). */
+  mountNamespace(cid: number): MountNamespace {
+    const container = this.containers.get(cid);
+    if (container === undefined) throw new Error(`no container ${cid}`);
+    return container.ns.mnt;
+  }
+
   /** Send `signal` to every process of container `cid` (the death of its init ends the rest). */
   signalContainer(cid: number, signal: number): void {
     for (const group of this.kernel.allGroups()) {

@@ -1,6 +1,6 @@
 // End-to-end tests of the built CLI (`npm test` builds dist/ first).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -314,6 +314,63 @@ describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
       ).stdout,
     ).toBe('1\n/etc\n');
     expect(runIn(dir, 'run', 'busybox', 'true').code).toBe(125); // no daemon: --rm only
+  });
+
+  it('mounts untrusted volumes (-v): read, written back, read-only, noexec; and limits memory', () => {
+    const dir = state();
+    const host = mkdtempSync(join(tmpdir(), 'rcontainer-vol-'));
+    writeFileSync(join(host, 'in.txt'), 'from the host\n');
+    const script = 'cat /data/in.txt && echo from the container > /data/out.txt && mkdir /data/d';
+    expect(runIn(dir, 'run', '--rm', '-v', `${host}:/data`, 'busybox', 'sh', '-c', script)).toMatchObject({
+      code: 0,
+      stdout: 'from the host\n',
+    });
+    expect(readFileSync(join(host, 'out.txt'), 'utf8')).toBe('from the container\n');
+    expect(statSync(join(host, 'd')).isDirectory()).toBe(true);
+
+    const readOnly = runIn(
+      dir,
+      'run',
+      '--rm',
+      '-v',
+      `${host}:/data:ro`,
+      'busybox',
+      'sh',
+      '-c',
+      'echo x > /data/y',
+    );
+    expect(readOnly.code).not.toBe(0);
+    expect(readOnly.stdout + readOnly.stderr).toMatch(/Read-only file system/);
+    expect(existsSync(join(host, 'y'))).toBe(false);
+
+    // A volume is noexec: a program copied into it cannot run (Docker's 126).
+    const exec = runIn(
+      dir,
+      'run',
+      '--rm',
+      '-v',
+      `${host}:/data`,
+      'busybox',
+      'sh',
+      '-c',
+      'cp /bin/echo /data/e && /data/e hi',
+    );
+    expect(exec.code).toBe(126);
+
+    const missing = runIn(dir, 'run', '--rm', '-v', `${join(host, 'nope')}:/data`, 'busybox', 'true');
+    expect(missing.code).toBe(125);
+    expect(missing.stderr.trim()).toMatch(/^rcontainer: invalid volume .*is not a directory$/);
+
+    // 4 MiB of user memory: touching 8 MiB is OOM-killed (SIGKILL: 137); 16 MiB is enough.
+    const touch = ['hackbench', 'lmbench', 'pagefault', '-n', '2048'];
+    expect(runIn(dir, 'run', '--rm', '--memory', '4m', ...touch).code).toBe(137);
+    expect(runIn(dir, 'run', '--rm', '--memory', '16m', ...touch)).toMatchObject({
+      code: 0,
+      stdout: /pagefault: /,
+    });
+    const badSize = runIn(dir, 'run', '--rm', '--memory', 'lots', 'busybox', 'true');
+    expect(badSize.code).toBe(125);
+    expect(badSize.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
   });
 
   it('lists, saves, loads and removes images', () => {

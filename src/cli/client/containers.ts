@@ -3,6 +3,7 @@
  * names, columns and habits.
  */
 import { parseMemorySize } from '../memory-size.js';
+import { parseVolume } from '../volumes.js';
 import { SIG } from '../../kernel/uapi/flags.js';
 import { EngineError } from '../errors.js';
 import { containerPath, type ContainerInspect, type ContainerSummary, type CreateRequest } from './api.js';
@@ -19,6 +20,8 @@ export interface CreateOptions extends ClientOptions {
   readonly user?: string;
   readonly hostname?: string;
   readonly memory?: string;
+  /** `-v HOST_DIR:CONTAINER_DIR[:ro]`, repeated. */
+  readonly volume?: string[];
 }
 
 /** The create request of an image, a command and the options. */
@@ -39,6 +42,9 @@ export function createRequest(
     ...(options.user !== undefined ? { user: options.user } : {}),
     ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
     ...(options.memory !== undefined ? { memory: parseMemorySize(options.memory) } : {}),
+    ...(options.volume !== undefined && options.volume.length > 0
+      ? { volumes: options.volume.map(parseVolume) }
+      : {}),
     ...(autoRemove ? { autoRemove: true } : {}),
   };
 }

@@ -19,6 +19,14 @@ import { openImages } from '../engine-state.js';
 import { isBuiltin } from '../images.js';
 import { ApiError, noSuchContainer } from './errors.js';
 import { createImageContainer, specForImage, startImageInit } from '../../designs/image-container.js';
+import { EngineError } from '../errors.js';
+import {
+  mountVolumes,
+  parseVolume,
+  writeBackVolumes,
+  type MountedVolume,
+  type VolumeSpec,
+} from '../volumes.js';
 import {
   appendConsole,
   deleteContainer,
@@ -51,6 +59,8 @@ export interface CreateRequest {
   readonly hostname?: string | undefined;
   /** Limit of user memory in bytes. */
   readonly memory?: number | undefined;
+  /** Untrusted volumes: host directories (absolute paths) and where they appear. */
+  readonly volumes?: readonly { source: string; destination: string; readonly: boolean }[] | undefined;
   readonly autoRemove?: boolean | undefined;
 }
 
@@ -78,6 +88,8 @@ interface LiveContainer {
   readonly cid: number;
   init: ThreadGroup | undefined;
   shown: number;
+  /** Its untrusted volumes (copied in at creation, written back when it exits). */
+  readonly volumes: readonly MountedVolume[];
 }
 
 /** A container of the engine. */
@@ -146,6 +158,7 @@ export class Engine {
         ...(user !== undefined ? { user } : {}),
         ...(request.hostname !== undefined ? { hostname: request.hostname } : {}),
         ...(request.memory !== undefined ? { memoryBytes: request.memory } : {}),
+        ...(request.volumes !== undefined ? { volumes: request.volumes.map(checkVolume) } : {}),
       });
     } catch (error) {
       if (error instanceof BundleError) throw new ApiError(error.message, 400);
@@ -156,6 +169,7 @@ export class Engine {
     const createdNs = this.system.elapsedNs;
     const id = createHash('sha256').update(`${name}\0${createdNs}\0${serial}`).digest('hex');
     const sim = await createImageContainer(this.system, this.store, image, spec);
+    const volumes = this.mountVolumesOf(sim.cid, spec);
     const meta: ContainerMeta = {
       id,
       name,
@@ -171,8 +185,19 @@ export class Engine {
       measurements: { ...sim.measurements, binaries: [...sim.measurements.binaries] },
     };
     writeContainer(this.stateDir, meta, spec);
-    this.containers.set(id, { meta, spec, live: { cid: sim.cid, init: undefined, shown: 0 } });
+    this.containers.set(id, { meta, spec, live: { cid: sim.cid, init: undefined, shown: 0, volumes } });
     return { id, name };
+  }
+
+  /** Mount the volumes of `spec` in machine container `cid`; on failure it is destroyed (400). */
+  private mountVolumesOf(cid: number, spec: RuntimeSpec): MountedVolume[] {
+    try {
+      return mountVolumes(this.system, cid, volumesOf(spec));
+    } catch (error) {
+      this.system.destroyContainer(cid);
+      if (error instanceof EngineError) throw new ApiError(error.message, 400);
+      throw error;
+    }
   }
 
   /** Start a container: false if it already runs (304). */
@@ -188,7 +213,8 @@ export class Engine {
       container.live = undefined;
       const image = this.imageById(container.meta);
       const sim = await createImageContainer(this.system, this.store, image, container.spec);
-      container.live = { cid: sim.cid, init: undefined, shown: 0 };
+      const volumes = this.mountVolumesOf(sim.cid, container.spec);
+      container.live = { cid: sim.cid, init: undefined, shown: 0, volumes };
     }
     const live = container.live;
     try {
@@ -376,6 +402,7 @@ export class Engine {
       this.flush(container);
       if (container.meta.state !== ContainerState.Running || this.initAlive(container)) continue;
       const status = container.live?.init?.exitStatus;
+      if (container.live !== undefined) writeBackVolumes(this.system, container.live.volumes);
       const next = transition(container.meta.name, container.meta.state, 'exited');
       this.update(container, {
         state: next.state,
@@ -417,6 +444,7 @@ export class Engine {
       if (this.system.containerRunning(live.cid)) {
         this.system.signalContainer(live.cid, SIG.KILL);
         this.system.run(1_000_000);
+        writeBackVolumes(this.system, live.volumes);
       }
       this.flush(container);
       this.system.destroyContainer(live.cid);
@@ -516,4 +544,25 @@ function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
     out.set(entry.slice(0, eq), entry);
   }
   return [...out.values()];
+}
+
+/** The untrusted volumes of a spec (its bind mounts). */
+function volumesOf(spec: RuntimeSpec): VolumeSpec[] {
+  return (spec.mounts ?? [])
+    .filter((m) => m.type === 'bind' && m.source !== undefined)
+    .map((m) => ({
+      source: m.source!,
+      destination: m.destination,
+      readonly: (m.options ?? []).includes('ro'),
+    }));
+}
+
+/** A volume of a create request, checked as `-v` checks it (400 when it is not usable). */
+function checkVolume(volume: { source: string; destination: string; readonly: boolean }): VolumeSpec {
+  try {
+    return parseVolume(`${volume.source}:${volume.destination}:${volume.readonly ? 'ro' : 'rw'}`);
+  } catch (error) {
+    if (error instanceof EngineError) throw new ApiError(error.message, 400);
+    throw error;
+  }
 }

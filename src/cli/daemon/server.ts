@@ -29,6 +29,9 @@ const createSchema = z.strictObject({
     .int()
     .min(4 * 2 ** 20)
     .optional(),
+  volumes: z
+    .array(z.strictObject({ source: z.string(), destination: z.string(), readonly: z.boolean() }))
+    .optional(),
   autoRemove: z.boolean().optional(),
 });
 

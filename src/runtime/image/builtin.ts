@@ -63,7 +63,11 @@ const BUILTINS: Readonly<Record<BuiltinImageName, BuiltinSpec>> = {
     cmd: ['httpd', '-p', '8080'],
     exposedPorts: ['8080/tcp'],
   },
-  hackbench: { description: 'scheduler and IPC benchmark', programs: ['hackbench'], cmd: ['hackbench'] },
+  hackbench: {
+    description: 'scheduler and IPC benchmark, with the lmbench-style latency probes',
+    programs: ['hackbench', 'lmbench'],
+    cmd: ['hackbench'],
+  },
   build: {
     description: 'build-like workload with its compiler and linker',
     programs: ['build', 'cc', 'ld'],

@@ -1,0 +1,126 @@
+/**
+ * `-v HOST_DIR:CONTAINER_DIR[:ro]`: untrusted volumes (DESIGN.md §5). The host directory's files
+ * are copied into a host file system of the simulated machine (host pages: the OS can read them),
+ * bind-mounted `noexec` into the container, and, unless read-only, written back to the host
+ * directory when the container ends.
+ * SIMPLIFICATION: the copy is made when the container is created and written back when it exits
+ * (added and changed files and directories; files deleted in the container stay on the host).
+ */
+import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { installImageTree, mountVolume, readVolume } from '../designs/image-container.js';
+import type { SimSystem } from '../designs/system.js';
+import type { TmpfsSuperBlock } from '../kernel/fs/tmpfs.js';
+import type { TreeEntry } from '../runtime/image/index.js';
+import { EngineError } from './errors.js';
+
+/** A parsed `-v` option. */
+export interface VolumeSpec {
+  readonly source: string;
+  readonly destination: string;
+  readonly readonly: boolean;
+}
+
+/** A volume mounted in a container. */
+export interface MountedVolume extends VolumeSpec {
+  readonly layer: TmpfsSuperBlock;
+}
+
+/** Largest volume the engine copies in (files, bytes). */
+const MAX_ENTRIES = 4096;
+const MAX_BYTES = 64 * 2 ** 20;
+
+/** Parse `SRC:DST[:ro|rw]`; SRC must be an existing directory, DST an absolute path. */
+export function parseVolume(text: string): VolumeSpec {
+  const parts = text.split(':');
+  if (parts.length < 2 || parts.length > 3)
+    throw new EngineError(`invalid volume '${text}': use HOST_DIR:CONTAINER_DIR[:ro]`);
+  const [source = '', destination = '', mode = 'rw'] = parts;
+  if (mode !== 'ro' && mode !== 'rw')
+    throw new EngineError(`invalid volume mode '${mode}' in '${text}': ro or rw`);
+  if (!isAbsolute(destination) || destination === '/' || destination.split('/').includes('..'))
+    throw new EngineError(
+      `invalid volume '${text}': the container path must be absolute, not / and without ..`,
+    );
+  if (['/proc', '/dev'].some((p) => destination === p || destination.startsWith(`${p}/`)))
+    throw new EngineError(`invalid volume '${text}': ${destination} is a mount of the container itself`);
+  const path = resolve(source);
+  let directory = false;
+  try {
+    directory = statSync(path).isDirectory();
+  } catch {
+    directory = false;
+  }
+  if (!directory) throw new EngineError(`invalid volume '${text}': ${path} is not a directory`);
+  return { source: path, destination, readonly: mode === 'ro' };
+}
+
+/** The host directory as tree entries (files and directories; other kinds are refused). */
+export function readHostDirectory(root: string): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  let bytes = 0;
+  const walk = (dir: string, path: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const full = join(dir, name);
+      const info = lstatSync(full);
+      const at = `${path}/${name}`;
+      const base = { path: at, mode: info.mode & 0o7777, uid: 0, gid: 0 };
+      if (entries.length >= MAX_ENTRIES)
+        throw new EngineError(`volume ${root}: more than ${MAX_ENTRIES} entries`);
+      if (info.isDirectory()) {
+        entries.push({ ...base, type: 'dir' });
+        walk(full, at);
+      } else if (info.isFile()) {
+        bytes += info.size;
+        if (bytes > MAX_BYTES) throw new EngineError(`volume ${root}: more than ${MAX_BYTES} bytes`);
+        entries.push({ ...base, type: 'file', content: new Uint8Array(readFileSync(full)) });
+      } else throw new EngineError(`volume ${root}: ${at} is neither a file nor a directory`);
+    }
+  };
+  walk(root, '');
+  return entries;
+}
+
+/** Copy each volume into the machine and mount it in container `cid`. */
+export function mountVolumes(
+  system: SimSystem,
+  cid: number,
+  volumes: readonly VolumeSpec[],
+): MountedVolume[] {
+  return volumes.map((volume) => {
+    const entries = readHostDirectory(volume.source);
+    const layer = installImageTree(system, { entries, fileBytes: 0 });
+    mountVolume(system, cid, layer, volume.destination, volume.readonly);
+    return { ...volume, layer };
+  });
+}
+
+/**
+ * Write the read-write volumes back to their host directories. A path that is a symlink on the
+ * host is skipped with its subtree: the container's view never follows host symlinks, and
+ * write-back must not either (it would write outside the directory).
+ */
+export function writeBackVolumes(system: SimSystem, volumes: readonly MountedVolume[]): void {
+  for (const volume of volumes) {
+    if (volume.readonly) continue;
+    const skipped: string[] = [];
+    for (const entry of readVolume(system, volume.layer)) {
+      if (skipped.some((prefix) => entry.path.startsWith(`${prefix}/`))) continue;
+      const target = join(volume.source, entry.path);
+      if (isSymlink(target)) {
+        skipped.push(entry.path);
+        continue;
+      }
+      if (entry.type === 'dir') mkdirSync(target, { recursive: true });
+      else if (entry.type === 'file') writeFileSync(target, entry.content, { mode: entry.mode });
+    }
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
