@@ -8,9 +8,11 @@
  */
 import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { installImageTree, mountVolume, readVolume } from '../designs/image-container.js';
+import { discardLayer, installImageTree, mountVolume, readVolume } from '../designs/image-container.js';
 import type { SimSystem } from '../designs/system.js';
+import type { Mount } from '../kernel/fs/mount.js';
 import type { TmpfsSuperBlock } from '../kernel/fs/tmpfs.js';
+import { strerror } from '../kernel/uapi/errno.js';
 import type { TreeEntry } from '../runtime/image/index.js';
 import { EngineError } from './errors.js';
 
@@ -24,6 +26,7 @@ export interface VolumeSpec {
 /** A volume mounted in a container. */
 export interface MountedVolume extends VolumeSpec {
   readonly layer: TmpfsSuperBlock;
+  readonly mount: Mount;
 }
 
 /** Largest volume the engine copies in (files, bytes). */
@@ -81,18 +84,58 @@ export function readHostDirectory(root: string): TreeEntry[] {
   return entries;
 }
 
-/** Copy each volume into the machine and mount it in container `cid`. */
+/**
+ * Copy each volume into the machine and mount it in container `cid`, parents before the volumes
+ * nested in them (as Docker orders mounts). Throws EngineError for a duplicate mount point or a
+ * container path that cannot be a mount point; the layers made so far are released then.
+ */
 export function mountVolumes(
   system: SimSystem,
   cid: number,
   volumes: readonly VolumeSpec[],
 ): MountedVolume[] {
-  return volumes.map((volume) => {
-    const entries = readHostDirectory(volume.source);
-    const layer = installImageTree(system, { entries, fileBytes: 0 });
-    mountVolume(system, cid, layer, volume.destination, volume.readonly);
-    return { ...volume, layer };
-  });
+  const seen = new Set<string>();
+  for (const volume of volumes) {
+    if (seen.has(volume.destination)) throw new EngineError(`Duplicate mount point: ${volume.destination}`);
+    seen.add(volume.destination);
+  }
+  const depth = (path: string): number => path.split('/').length;
+  const ordered = [...volumes].sort((a, b) => depth(a.destination) - depth(b.destination));
+  const mounted: MountedVolume[] = [];
+  try {
+    for (const volume of ordered) {
+      const entries = readHostDirectory(volume.source);
+      const parent = mounted
+        .filter((m) => volume.destination.startsWith(`${m.destination}/`))
+        .reduce<MountedVolume | undefined>(
+          (a, b) => (a === undefined || depth(b.destination) > depth(a.destination) ? b : a),
+          undefined,
+        );
+      const path =
+        parent === undefined ? volume.destination : volume.destination.slice(parent.destination.length);
+      const layer = installImageTree(system, { entries, fileBytes: 0 });
+      const mount = mountVolume(system, cid, layer, parent?.mount, path, volume.readonly);
+      if (typeof mount === 'number') {
+        discardLayer(system, layer);
+        throw new EngineError(
+          `invalid volume ${volume.source}:${volume.destination}: cannot mount on ${volume.destination}: ${strerror(-mount)}`,
+        );
+      }
+      mounted.push({ ...volume, layer, mount });
+    }
+  } catch (error) {
+    releaseVolumes(system, mounted);
+    throw error;
+  }
+  return mounted;
+}
+
+/** Unmount volumes and give their host pages back (the container is gone or restarts). */
+export function releaseVolumes(system: SimSystem, volumes: readonly MountedVolume[]): void {
+  for (const volume of [...volumes].reverse()) {
+    volume.mount.detach();
+    discardLayer(system, volume.layer);
+  }
 }
 
 /**

@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import type { ThreadGroup } from '../kernel/core/task.js';
 import { fsCtxFor, populate } from '../kernel/fs/vfs.js';
 import type { Inode } from '../kernel/fs/inode.js';
+import type { Mount } from '../kernel/fs/mount.js';
 import type { TmpfsSuperBlock } from '../kernel/fs/tmpfs.js';
+import { Errno } from '../kernel/uapi/errno.js';
 import { MS, S } from '../kernel/uapi/flags.js';
 import { ExecPolicy } from '../minios/abi.js';
 import { specFromImage, type RunOptions, type RuntimeSpec } from '../runtime/bundle/spec.js';
@@ -70,7 +72,7 @@ function makeDirectory(
       const made = dir.create?.(ctx, part, { mode: S.IFDIR | (last ? mode : 0o755), ...owner });
       if (made === undefined || typeof made === 'number') return made ?? -20;
       child = made;
-    }
+    } else if ((child.mode & S.IFMT) !== S.IFDIR) return -Errno.ENOTDIR;
     dir = child;
   }
   return 0;
@@ -177,27 +179,49 @@ function binaryListDigest(binaries: readonly Uint8Array[]): string {
 }
 
 /**
- * Mount `layer` (a host tmpfs made with installImageTree from a host directory) at `destination`
- * of container `cid`, as an untrusted volume (DESIGN.md §5): its pages are the host's, so it is
- * mounted `noexec` (never mapped executable), and read-only with `readonly`.
+ * Mount `layer` (a host tmpfs made with installImageTree from a host directory) at `path` below
+ * `parent` (a mount of container `cid`'s namespace; its root mount when undefined), as an untrusted
+ * volume (DESIGN.md §5): its pages are the host's, so it is mounted `noexec` (never mapped
+ * executable), and read-only with `readonly`. Missing directories of `path` are made, as runc
+ * makes mount points. Returns the mount, or -ENOTDIR when a component of `path` is not a directory.
  */
 export function mountVolume(
   system: SimSystem,
   cid: number,
   layer: TmpfsSuperBlock,
-  destination: string,
+  parent: Mount | undefined,
+  path: string,
   readonly: boolean,
-): void {
+): Mount | number {
   const ns = system.mountNamespace(cid);
   const pe = system.machine.pes[0]!;
   const ctx = fsCtxFor(pe, system.kernel, () => system.kernel.nanoseconds(pe));
-  const rootMount = ns.root;
-  const made = makeDirectory(ctx, rootMount.root, destination, 0o755, { uid: 0, gid: 0 });
-  if (made < 0) throw new Error(`volume ${destination}: cannot make its mount point (${made})`);
-  let point: Inode = rootMount.root;
-  for (const part of destination.split('/').filter((p) => p !== '')) point = point.lookup!(ctx, part)!;
+  const on = parent ?? ns.root;
+  const made = makeDirectory(ctx, on.root, path, 0o755, { uid: 0, gid: 0 });
+  if (made < 0) return made;
+  let point: Inode = on.root;
+  for (const part of path.split('/').filter((p) => p !== '')) point = point.lookup!(ctx, part)!;
   const flags = MS.NOEXEC | MS.NOSUID | MS.NODEV | (readonly ? MS.RDONLY : 0);
-  rootMount.attach(ns.newMount(layer, layer.root, 'volume', flags), point);
+  const mount = ns.newMount(layer, layer.root, 'volume', flags);
+  on.attach(mount, point);
+  return mount;
+}
+
+/**
+ * Empty a volume's layer: its pages go back to the kernel (at once, or when the last open file
+ * of one closes).
+ */
+export function discardLayer(system: SimSystem, layer: TmpfsSuperBlock): void {
+  const pe = system.machine.pes[0]!;
+  const ctx = fsCtxFor(pe, system.kernel, () => system.kernel.nanoseconds(pe));
+  const empty = (dir: Inode): void => {
+    for (const entry of dir.readdir?.(ctx) ?? []) {
+      const child = dir.lookup?.(ctx, entry.name);
+      if (child !== undefined && (child.mode & S.IFMT) === S.IFDIR) empty(child);
+      dir.remove?.(ctx, entry.name);
+    }
+  };
+  empty(layer.root);
 }
 
 /** The files and directories of a volume (for writing it back to the host directory). */

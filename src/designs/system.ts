@@ -254,6 +254,23 @@ export class SimSystem {
     return task.group;
   }
 
+  /**
+   * Make container `cid`, whose processes have all ended, ready for a new init: Docker's restart
+   * keeps a container's root file system with its writable layer (and, here, its shim, measured
+   * launch data and memory limit); its processes get a fresh pid namespace and network namespace.
+   */
+  reviveContainer(cid: number): void {
+    const container = this.containers.get(cid);
+    if (container === undefined) throw new Error(`no container ${cid}`);
+    if (this.containerRunning(cid)) throw new Error(`container ${cid} still has processes`);
+    container.ns = {
+      ...container.ns,
+      pid: new PidNamespace(this.kernel.rootNs.pid),
+      net: new NetNamespace(),
+    };
+    container.init = undefined;
+  }
+
   /** The mount namespace of container `cid` (its root file system and mounts). */
   mountNamespace(cid: number): MountNamespace {
     const container = this.containers.get(cid);

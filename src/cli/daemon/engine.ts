@@ -23,6 +23,7 @@ import { EngineError } from '../errors.js';
 import {
   mountVolumes,
   parseVolume,
+  releaseVolumes,
   writeBackVolumes,
   type MountedVolume,
   type VolumeSpec,
@@ -88,8 +89,8 @@ interface LiveContainer {
   readonly cid: number;
   init: ThreadGroup | undefined;
   shown: number;
-  /** Its untrusted volumes (copied in at creation, written back when it exits). */
-  readonly volumes: readonly MountedVolume[];
+  /** Its untrusted volumes (copied in at each start, written back when it exits). */
+  volumes: readonly MountedVolume[];
 }
 
 /** A container of the engine. */
@@ -189,15 +190,24 @@ export class Engine {
     return { id, name };
   }
 
-  /** Mount the volumes of `spec` in machine container `cid`; on failure it is destroyed (400). */
-  private mountVolumesOf(cid: number, spec: RuntimeSpec): MountedVolume[] {
+  /**
+   * Mount the volumes of `spec` in machine container `cid` (400 when one cannot be used); on
+   * failure a new container (`fresh`) is destroyed again.
+   */
+  private mountVolumesOf(cid: number, spec: RuntimeSpec, fresh = true): MountedVolume[] {
     try {
       return mountVolumes(this.system, cid, volumesOf(spec));
     } catch (error) {
-      this.system.destroyContainer(cid);
+      if (fresh) this.system.destroyContainer(cid);
       if (error instanceof EngineError) throw new ApiError(error.message, 400);
       throw error;
     }
+  }
+
+  /** Destroy a container on the machine, with its volumes' host pages. */
+  private destroyLive(live: LiveContainer): void {
+    this.system.destroyContainer(live.cid);
+    releaseVolumes(this.system, live.volumes);
   }
 
   /** Start a container: false if it already runs (304). */
@@ -205,16 +215,23 @@ export class Engine {
     const container = this.find(ref);
     const next = transition(container.meta.name, container.meta.state, 'start');
     if (!next.changes) return false;
-    // A container runs once per machine container: a restart (or a start after a daemon restart)
-    // makes it again from its config.json and image.
-    // SIMPLIFICATION: its writable layer does not survive an exit (Docker keeps it).
-    if (container.live === undefined || container.live.init !== undefined) {
-      if (container.live !== undefined) this.system.destroyContainer(container.live.cid);
-      container.live = undefined;
+    if (container.live === undefined) {
+      // First start after a daemon restart: the machine restarted cleanly, so the container is
+      // made again from its config.json and image.
+      // SIMPLIFICATION: its writable layer does not survive a daemon restart.
       const image = this.imageById(container.meta);
       const sim = await createImageContainer(this.system, this.store, image, container.spec);
       const volumes = this.mountVolumesOf(sim.cid, container.spec);
       container.live = { cid: sim.cid, init: undefined, shown: 0, volumes };
+    } else if (container.live.init !== undefined) {
+      // A restart keeps the machine container (its writable layer, shim and measurements), as
+      // Docker keeps a container's file system; volumes are copied in again from the host.
+      const live = container.live;
+      releaseVolumes(this.system, live.volumes);
+      live.volumes = [];
+      this.system.reviveContainer(live.cid);
+      live.init = undefined;
+      live.volumes = this.mountVolumesOf(live.cid, container.spec, false);
     }
     const live = container.live;
     try {
@@ -447,7 +464,7 @@ export class Engine {
         writeBackVolumes(this.system, live.volumes);
       }
       this.flush(container);
-      this.system.destroyContainer(live.cid);
+      this.destroyLive(live);
     }
     this.containers.delete(container.meta.id);
     deleteContainer(this.stateDir, container.meta.id);

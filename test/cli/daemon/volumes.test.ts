@@ -110,6 +110,44 @@ describe('volumes through the daemon', () => {
     });
     expect(link.status).toBe(400);
     expect((link.json as { message: string }).message).toMatch(/\/d\/etc is neither a file nor a directory$/);
+    const twice = await call(daemon, 'POST', '/containers/create', {
+      image: 'busybox',
+      volumes: [
+        { source: hostDir(), destination: '/v', readonly: false },
+        { source: hostDir(), destination: '/v', readonly: true },
+      ],
+    });
+    expect(twice.status).toBe(400);
+    expect((twice.json as { message: string }).message).toBe('Duplicate mount point: /v');
+    const onFile = await call(daemon, 'POST', '/containers/create', {
+      image: 'busybox',
+      volumes: [{ source: hostDir(), destination: '/etc/passwd/x', readonly: false }],
+    });
+    expect(onFile.status).toBe(400);
+    expect((onFile.json as { message: string }).message).toMatch(
+      /cannot mount on \/etc\/passwd\/x: Not a directory$/,
+    );
     expect(((await call(daemon, 'GET', '/containers/json?all=1')).json as unknown[]).length).toBe(before);
+  });
+
+  it('mounts a volume inside another, and copies volumes in again at a restart', async () => {
+    const outer = hostDir();
+    const inner = hostDir();
+    writeFileSync(join(inner, 'i'), 'inner 1\n');
+    const id = await create({
+      cmd: ['sh', '-c', 'cat /v/in/i; ls /v'],
+      volumes: [
+        { source: inner, destination: '/v/in', readonly: true },
+        { source: outer, destination: '/v', readonly: false },
+      ],
+    });
+    await call(daemon, 'POST', `/containers/${id}/start`);
+    expect(await untilExited(id)).toBe(0);
+    expect((await call(daemon, 'GET', `/containers/${id}/logs`)).text).toBe('inner 1\nin\n');
+    expect(existsSync(join(outer, 'in'))).toBe(true); // the mount point, made in the outer volume
+    writeFileSync(join(inner, 'i'), 'inner 2\n');
+    await call(daemon, 'POST', `/containers/${id}/start`);
+    expect(await untilExited(id)).toBe(0);
+    expect((await call(daemon, 'GET', `/containers/${id}/logs`)).text).toBe('inner 1\nin\ninner 2\nin\n');
   });
 });

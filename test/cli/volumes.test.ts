@@ -1,0 +1,68 @@
+// -v volumes at the level of one machine: parsing, nesting, refusals, write-back and release of the
+// host pages a volume's copy took.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EngineError } from '../../src/cli/errors.js';
+import { mountVolumes, parseVolume, releaseVolumes, writeBackVolumes } from '../../src/cli/volumes.js';
+import { SimSystem } from '../../src/designs/system.js';
+
+const hostDir = (): string => mkdtempSync(join(tmpdir(), 'rcontainer-vol-unit-'));
+
+describe('parseVolume', () => {
+  it('takes HOST:DIR with an optional ro or rw', () => {
+    const dir = hostDir();
+    expect(parseVolume(`${dir}:/data`)).toEqual({ source: dir, destination: '/data', readonly: false });
+    expect(parseVolume(`${dir}:/data:ro`).readonly).toBe(true);
+    expect(parseVolume(`${dir}:/data:rw`).readonly).toBe(false);
+  });
+
+  it.each([
+    ['/tmp', 'use HOST_DIR:CONTAINER_DIR'],
+    ['/tmp:/a:rx', "invalid volume mode 'rx'"],
+    ['/tmp:a', 'must be absolute'],
+    ['/tmp:/', 'must be absolute, not /'],
+    ['/tmp:/a/../b', 'without ..'],
+    ['/tmp:/proc/x', 'is a mount of the container itself'],
+    ['/no/such/dir:/a', 'is not a directory'],
+  ])('refuses %s', (text, message) => {
+    expect(() => parseVolume(text)).toThrow(EngineError);
+    expect(() => parseVolume(text)).toThrow(message);
+  });
+});
+
+describe.each(['native', 'rcontainer'] as const)('volumes under %s', (design) => {
+  it('mounts, writes back what the container wrote, and gives the copy’s pages back', () => {
+    const system = new SimSystem({ design });
+    const dir = hostDir();
+    writeFileSync(join(dir, 'big'), new Uint8Array(256 * 1024).fill(7));
+    const before = system.kernel.pages.inUse(0);
+    const cid = system.createContainer();
+    const mounted = mountVolumes(system, cid, [{ source: dir, destination: '/v', readonly: false }]);
+    expect(system.kernel.pages.inUse(0) - before).toBeGreaterThanOrEqual(64); // 256 KiB of host pages
+    const init = system.startProcess(cid, { argv: ['sh', '-c', 'wc -c /v/big > /v/size'] });
+    system.run(5_000_000);
+    expect(init.exitStatus).toBe(0);
+    writeBackVolumes(system, mounted);
+    expect(readFileSync(join(dir, 'size'), 'utf8')).toBe('262144 /v/big\n');
+    system.destroyContainer(cid);
+    releaseVolumes(system, mounted);
+    expect(system.kernel.pages.inUse(0)).toBe(before);
+  });
+
+  it('refuses a duplicate mount point and a path through a file, keeping nothing', () => {
+    const system = new SimSystem({ design });
+    const cid = system.createContainer();
+    const before = system.kernel.pages.inUse(0);
+    const a = { source: hostDir(), destination: '/v', readonly: false };
+    expect(() => mountVolumes(system, cid, [a, { ...a, readonly: true }])).toThrow(
+      'Duplicate mount point: /v',
+    );
+    writeFileSync(join(a.source, 'f'), 'x');
+    expect(() =>
+      mountVolumes(system, cid, [a, { source: hostDir(), destination: '/v/f/g', readonly: false }]),
+    ).toThrow(/cannot mount on \/v\/f\/g: Not a directory$/);
+    expect(system.kernel.pages.inUse(0)).toBe(before);
+  });
+});
