@@ -266,6 +266,15 @@ export class Engine {
     return true;
   }
 
+  /**
+   * The daemon is shutting down: stop every running container as `stop` does, with `seconds` of
+   * simulated grace (logs flushed, volumes written back, state saved as exited).
+   */
+  shutdown(seconds = 1): void {
+    for (const container of this.containers.values())
+      if (container.meta.state === ContainerState.Running) this.stop(container.meta.id, seconds);
+  }
+
   /** Send `signal` to every process of a running container (409 if it is not running). */
   kill(ref: string, signal: number = SIG.KILL): void {
     if (!Number.isInteger(signal) || signal < 1 || signal > 64)

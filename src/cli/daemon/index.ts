@@ -60,6 +60,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const close = (): Promise<void> => {
     closed ??= new Promise<void>((resolve) => {
       pump.stop();
+      engine.shutdown();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       rmSync(announce, { force: true });

@@ -1,7 +1,7 @@
-// What survives a daemon restart (docs/api.md): a running container is exited 137 with its logs,
+// What survives a daemon restart (docs/api.md): a running container is stopped at shutdown and kept with its logs,
 // and starting it again re-creates it from its config.json on the new machine. Also the native
 // design's refusals (no attestation, no GPT views) and daemon.json.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { call, daemonOn, tempState } from './helpers.js';
@@ -19,7 +19,7 @@ async function waitForLog(
 }
 
 describe('daemon restart', () => {
-  it('keeps containers and logs across a restart; running ones become exited 137', async () => {
+  it('keeps containers and logs across a restart; running ones are stopped at shutdown (143)', async () => {
     const state = tempState();
     const first = await daemonOn(state, 'rcontainer');
     expect(JSON.parse(readFileSync(join(state, 'daemon.json'), 'utf8'))).toEqual({
@@ -37,7 +37,7 @@ describe('daemon restart', () => {
     const second = await daemonOn(state, 'rcontainer');
     const listed = (await call(second, 'GET', '/containers/json?all=1')).json as Record<string, unknown>[];
     expect(listed).toHaveLength(1);
-    expect(listed[0]).toMatchObject({ id, name: 'kv', state: 'exited', exitCode: 137 });
+    expect(listed[0]).toMatchObject({ id, name: 'kv', state: 'exited', exitCode: 143 });
     const logs = (await call(second, 'GET', '/containers/kv/logs')).text;
     expect(logs).toBe('kv-server: listening on port 6379\n');
     // Started again: made anew on this machine from its config.json.
@@ -52,6 +52,25 @@ describe('daemon restart', () => {
     };
     expect(other.id).not.toBe(id);
     expect(other.name).toBe('rc_2');
+    await second.close();
+  });
+});
+
+describe('daemon crash', () => {
+  it('finds a container recorded as running exited 137 at the next start', async () => {
+    const state = tempState();
+    const first = await daemonOn(state, 'rcontainer');
+    const { id } = (await call(first, 'POST', '/containers/create', { image: 'busybox' })).json as {
+      id: string;
+    };
+    await first.close();
+    // What a daemon killed while the container ran leaves behind.
+    const metaPath = join(state, 'containers', id, 'meta.json');
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(metaPath, JSON.stringify({ ...meta, state: 'running' }));
+    const second = await daemonOn(state, 'rcontainer');
+    const inspect = (await call(second, 'GET', `/containers/${id}/json`)).json as Record<string, unknown>;
+    expect(inspect).toMatchObject({ state: 'exited', exitCode: 137 });
     await second.close();
   });
 });
