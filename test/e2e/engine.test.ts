@@ -1,7 +1,7 @@
 // End-to-end tests of the engine daemon and its client commands, driving the built CLI as
 // subprocesses (`npm test` builds dist/ first).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,26 @@ describe('rcontainer daemon and client', () => {
     const failing = cli('run', '--rm', 'busybox', 'sh', '-c', 'exit 3');
     expect(failing.code).toBe(3);
     expect(JSON.parse(cli('ps', '-a', '--json').stdout)).toEqual([]);
+  });
+
+  it('follows logs until the container exits, and mounts volumes', () => {
+    const host = mkdtempSync(join(tmpdir(), 'rcontainer-e2e-vol-'));
+    writeFileSync(join(host, 'greeting'), 'hi from the host\n');
+    const run = cli(
+      'run',
+      '-d',
+      '-v',
+      `${host}:/mnt/v`,
+      'busybox',
+      'sh',
+      '-c',
+      'cat /mnt/v/greeting; sleep 1; echo done > /mnt/v/out; echo bye',
+    );
+    expect(run.code).toBe(0);
+    const id = run.stdout.trim();
+    expect(cli('logs', '-f', id)).toMatchObject({ code: 0, stdout: 'hi from the host\nbye\n' });
+    expect(readFileSync(join(host, 'out'), 'utf8')).toBe('done\n');
+    expect(cli('rm', id).code).toBe(0);
   });
 
   it('gives 127 for a command that does not exist in exec', () => {

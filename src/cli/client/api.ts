@@ -75,8 +75,3 @@ export interface GptResult {
 export function containerPath(id: string, rest = ''): string {
   return `/containers/${encodeURIComponent(id)}${rest}`;
 }
-
-/** True while a container's state is running (or paused, which still holds its resources). */
-export function isRunning(state: string): boolean {
-  return state === 'running' || state === 'paused' || state === 'restarting';
-}

@@ -50,6 +50,36 @@ export class DaemonClient {
 
   /** One request; any status is returned (a failure to connect throws an EngineError). */
   async raw(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<ApiResponse> {
+    const chunks: Buffer[] = [];
+    const status = await this.send(method, path, body, timeoutMs, (chunk) => chunks.push(chunk));
+    const bytes = Buffer.concat(chunks);
+    return { status, body: bytes, text: bytes.toString('utf8') };
+  }
+
+  /**
+   * A request whose answer is passed on chunk by chunk as it arrives (a followed log) until the
+   * daemon ends it; an error answer throws an ApiError.
+   */
+  async stream(method: string, path: string, onChunk: (chunk: Buffer) => void): Promise<void> {
+    const failed: Buffer[] = [];
+    const status = await this.send(method, path, undefined, undefined, (chunk, code) => {
+      if (code >= 200 && code < 300) onChunk(chunk);
+      else failed.push(chunk);
+    });
+    if (status < 200 || status >= 300) {
+      const bytes = Buffer.concat(failed);
+      throw new ApiError(errorMessage({ status, body: bytes, text: bytes.toString('utf8') }), status);
+    }
+  }
+
+  /** Send one request, handing each chunk of the answer to `onData`: resolves to the status. */
+  private send(
+    method: string,
+    path: string,
+    body: unknown,
+    timeoutMs: number | undefined,
+    onData: (chunk: Buffer, status: number) => void,
+  ): Promise<number> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const target: RequestOptions =
       'url' in this.address
@@ -65,14 +95,11 @@ export class DaemonClient {
           : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}),
     };
-    return new Promise<ApiResponse>((resolvePromise, reject) => {
+    return new Promise<number>((resolvePromise, reject) => {
       const req = httpRequest(options, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const bytes = Buffer.concat(chunks);
-          resolvePromise({ status: res.statusCode ?? 0, body: bytes, text: bytes.toString('utf8') });
-        });
+        const status = res.statusCode ?? 0;
+        res.on('data', (chunk: Buffer) => onData(chunk, status));
+        res.on('end', () => resolvePromise(status));
         res.on('error', reject);
       });
       req.on('timeout', () => req.destroy(new Error('timed out')));

@@ -1,10 +1,7 @@
 /** `rcontainer logs [-f] ID`, and following a container's console output until it exits. */
-import { containerPath, isRunning, type ContainerInspect } from './api.js';
+import { containerPath, type ContainerInspect } from './api.js';
 import type { DaemonClient } from './connect.js';
-import { sleep, withDaemon, type ClientOptions } from './session.js';
-
-/** Host time between two polls of a followed container. */
-const POLL_MS = 50;
+import { withDaemon, type ClientOptions } from './session.js';
 
 /** Write a container's console output from byte `since` on; returns the new offset. */
 export async function writeLogs(client: DaemonClient, id: string, since: number): Promise<number> {
@@ -14,17 +11,14 @@ export async function writeLogs(client: DaemonClient, id: string, since: number)
 }
 
 /**
- * Write a container's output as it comes until it stops running (polling; the API has no
- * stream); returns its last details.
+ * Write a container's output as it comes (the daemon streams it) until it stops running; returns
+ * its last details.
  */
 export async function followLogs(client: DaemonClient, id: string, since = 0): Promise<ContainerInspect> {
-  let offset = since;
-  for (;;) {
-    const details = await client.json<ContainerInspect>('GET', containerPath(id, '/json'));
-    offset = await writeLogs(client, id, offset);
-    if (!isRunning(details.state)) return details;
-    await sleep(POLL_MS);
-  }
+  await client.stream('GET', containerPath(id, `/logs?follow=1&since=${since}`), (chunk) =>
+    process.stdout.write(new Uint8Array(chunk)),
+  );
+  return client.json<ContainerInspect>('GET', containerPath(id, '/json'));
 }
 
 /** `logs [-f] ID`. */

@@ -34,8 +34,3 @@ export async function eachId(ids: readonly string[], action: (id: string) => Pro
   }
   return failed ? 125 : 0;
 }
-
-/** Wait this many (host) milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
-}

@@ -112,6 +112,7 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 /** The engine of one daemon. */
 export class Engine {
+  private readonly watchers = new Set<() => void>();
   readonly system: SimSystem;
   readonly store: ImageStore;
   readonly design: DesignName;
@@ -367,6 +368,22 @@ export class Engine {
     return readConsole(this.stateDir, container.meta.id, since);
   }
 
+  /** True while the container runs (false also when there is no such container). */
+  running(ref: string): boolean {
+    try {
+      return this.find(ref).meta.state === ContainerState.Running;
+    } catch (error) {
+      if (error instanceof ApiError) return false;
+      throw error;
+    }
+  }
+
+  /** Call `watcher` whenever output or a container's state may have changed: returns its removal. */
+  watch(watcher: () => void): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
   /** Remove a container (409 if it runs, unless `force`, which kills it first). */
   remove(ref: string, force = false): void {
     const container = this.find(ref);
@@ -424,6 +441,11 @@ export class Engine {
 
   /** Take console output and exits of every container on the machine. */
   private refresh(): void {
+    this.refreshContainers();
+    this.changed();
+  }
+
+  private refreshContainers(): void {
     for (const container of [...this.containers.values()]) {
       this.flush(container);
       if (container.meta.state !== ContainerState.Running || this.initAlive(container)) continue;
@@ -477,11 +499,17 @@ export class Engine {
     }
     this.containers.delete(container.meta.id);
     deleteContainer(this.stateDir, container.meta.id);
+    this.changed();
   }
 
   private update(container: EngineContainer, change: Partial<ContainerMeta>): void {
     container.meta = { ...container.meta, ...change };
     writeMeta(this.stateDir, container.meta);
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const watcher of [...this.watchers]) watcher();
   }
 
   private liveOf(container: EngineContainer): LiveContainer {

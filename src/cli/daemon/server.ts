@@ -6,6 +6,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { LifecycleError } from '../../runtime/engine/lifecycle.js';
+import { followOutput } from './follow.js';
 import type { Engine } from './engine.js';
 import { ApiError } from './errors.js';
 import { attestContainer, gptOf, infoOf } from './inspection.js';
@@ -110,8 +111,12 @@ export function createApi(engine: Engine, hooks: ApiHooks): Hono {
   app.get('/containers/json', (c) => c.json(engine.list(flag(c, 'all'))));
   app.get('/containers/:id/json', (c) => c.json(engine.inspect(c.req.param('id'))));
   app.get('/containers/:id/logs', (c) => {
-    const bytes = engine.logs(c.req.param('id'), intQuery(c, 'since', 0));
-    return c.body(new Uint8Array(bytes), 200, { 'content-type': 'text/plain; charset=utf-8' });
+    const id = c.req.param('id');
+    const since = intQuery(c, 'since', 0);
+    const bytes = engine.logs(id, since); // 404 before anything is sent
+    const headers = { 'content-type': 'text/plain; charset=utf-8' };
+    if (!flag(c, 'follow')) return c.body(new Uint8Array(bytes), 200, headers);
+    return c.body(followOutput(engine, id, since), 200, headers);
   });
   app.delete('/containers/:id', (c) => {
     engine.remove(c.req.param('id'), flag(c, 'force'));

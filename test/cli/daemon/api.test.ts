@@ -135,6 +135,34 @@ describe('daemon API under rcontainer', () => {
     expect((await call(daemon, 'GET', '/containers/json?all=1')).json).toEqual([]);
   });
 
+  it('streams logs with follow=1 as they are written, ending when the container exits', async () => {
+    const { id } = (
+      await call(daemon, 'POST', '/containers/create', {
+        image: 'busybox',
+        cmd: ['sh', '-c', 'echo one; sleep 1; echo two; sleep 1; echo three'],
+      })
+    ).json as { id: string };
+    expect((await call(daemon, 'GET', `/containers/${id}/logs?follow=1`)).text).toBe(''); // not started: ends at once
+    await call(daemon, 'POST', `/containers/${id}/start`);
+    const response = await fetch(`${daemon.url!}/containers/${id}/logs?follow=1`);
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const chunks: string[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(new TextDecoder().decode(value));
+    }
+    // Each line came as the container wrote it (one second of simulated time apart), not at the end.
+    expect(chunks).toEqual(['one\n', 'two\n', 'three\n']);
+    const after = (await call(daemon, 'GET', `/containers/${id}/json`)).json as { state: string };
+    expect(after.state).toBe('exited');
+    const offset = await call(daemon, 'GET', `/containers/${id}/logs?follow=1&since=4`);
+    expect(offset.text).toBe('two\nthree\n');
+    expect((await call(daemon, 'GET', '/containers/nope/logs?follow=1')).status).toBe(404);
+    expect((await call(daemon, 'DELETE', `/containers/${id}`)).status).toBe(204);
+  });
+
   it('refuses bad requests with Docker statuses', async () => {
     const badJson = await call(daemon, 'POST', '/containers/create', '{not json');
     expect(badJson.status).toBe(400);
