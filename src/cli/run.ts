@@ -104,7 +104,7 @@ export async function runCommand(
       }
     }
     const status = init?.exitStatus;
-    writeBackVolumes(system, mounted);
+    for (const problem of writeBackVolumes(system, mounted)) console.error(`rcontainer: ${problem}`);
     system.destroyContainer(cid);
     if (status === undefined) return 125;
     return wIfSignaled(status) ? 128 + wTermSig(status) : wExitStatus(status);

@@ -3,8 +3,9 @@
  * are copied into a host file system of the simulated machine (host pages: the OS can read them),
  * bind-mounted `noexec` into the container, and, unless read-only, written back to the host
  * directory when the container ends.
- * SIMPLIFICATION: the copy is made when the container is created and written back when it exits
- * (added and changed files and directories; files deleted in the container stay on the host).
+ * SIMPLIFICATION: the copy is made each time the container starts and written back when it exits
+ * (added and changed files and directories; files deleted in the container stay on the host), not
+ * shared live as a bind mount is.
  */
 import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -139,25 +140,31 @@ export function releaseVolumes(system: SimSystem, volumes: readonly MountedVolum
 }
 
 /**
- * Write the read-write volumes back to their host directories. A path that is a symlink on the
- * host is skipped with its subtree: the container's view never follows host symlinks, and
- * write-back must not either (it would write outside the directory).
+ * Write the read-write volumes back to their host directories; returns one line per path that
+ * could not be written (the rest is written). A path that is a symlink on the host is skipped with
+ * its subtree: the container's view never follows host symlinks, and write-back must not either
+ * (it would write outside the directory).
  */
-export function writeBackVolumes(system: SimSystem, volumes: readonly MountedVolume[]): void {
+export function writeBackVolumes(system: SimSystem, volumes: readonly MountedVolume[]): string[] {
+  const problems: string[] = [];
   for (const volume of volumes) {
     if (volume.readonly) continue;
     const skipped: string[] = [];
     for (const entry of readVolume(system, volume.layer)) {
       if (skipped.some((prefix) => entry.path.startsWith(`${prefix}/`))) continue;
       const target = join(volume.source, entry.path);
-      if (isSymlink(target)) {
+      try {
+        if (isSymlink(target)) throw new Error('a symlink on the host');
+        if (entry.type === 'dir') mkdirSync(target, { recursive: true });
+        else if (entry.type === 'file') writeFileSync(target, entry.content, { mode: entry.mode });
+      } catch (error) {
         skipped.push(entry.path);
-        continue;
+        const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        problems.push(`volume ${volume.source}: ${entry.path} not written back (${reason})`);
       }
-      if (entry.type === 'dir') mkdirSync(target, { recursive: true });
-      else if (entry.type === 'file') writeFileSync(target, entry.content, { mode: entry.mode });
     }
   }
+  return problems;
 }
 
 function isSymlink(path: string): boolean {

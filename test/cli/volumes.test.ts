@@ -51,6 +51,24 @@ describe.each(['native', 'rcontainer'] as const)('volumes under %s', (design) =>
     expect(system.kernel.pages.inUse(0)).toBe(before);
   });
 
+  it('reports what it cannot write back and writes the rest', () => {
+    const system = new SimSystem({ design });
+    const dir = hostDir();
+    const cid = system.createContainer();
+    const mounted = mountVolumes(system, cid, [{ source: dir, destination: '/v', readonly: false }]);
+    const init = system.startProcess(cid, {
+      argv: ['sh', '-c', 'mkdir /v/d && echo x > /v/d/f && echo y > /v/ok'],
+    });
+    system.run(5_000_000);
+    expect(init.exitStatus).toBe(0);
+    writeFileSync(join(dir, 'd'), 'the host made a file here meanwhile');
+    const problems = writeBackVolumes(system, mounted);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^volume .*: \/d not written back \(EEXIST\)$/);
+    expect(readFileSync(join(dir, 'ok'), 'utf8')).toBe('y\n');
+    expect(readFileSync(join(dir, 'd'), 'utf8')).toBe('the host made a file here meanwhile');
+  });
+
   it('refuses a duplicate mount point and a path through a file, keeping nothing', () => {
     const system = new SimSystem({ design });
     const cid = system.createContainer();

@@ -113,6 +113,7 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 /** The engine of one daemon. */
 export class Engine {
   private readonly watchers = new Set<() => void>();
+  private readonly warn: (message: string) => void;
   readonly system: SimSystem;
   readonly store: ImageStore;
   readonly design: DesignName;
@@ -132,6 +133,7 @@ export class Engine {
     });
     this.store = openImages(options.stateDir);
     const warn = options.warn ?? ((message: string) => console.error(`rcontainer daemon: ${message}`));
+    this.warn = warn;
     // The machine restarted: nothing of the old one runs; running containers were killed.
     for (const { meta, spec } of loadContainers(options.stateDir, warn)) {
       const { cid: _gone, ...rest } = meta;
@@ -203,6 +205,11 @@ export class Engine {
       if (error instanceof EngineError) throw new ApiError(error.message, 400);
       throw error;
     }
+  }
+
+  /** Write volumes back to the host; what cannot be written is a warning of the daemon. */
+  private writeBack(volumes: readonly MountedVolume[]): void {
+    for (const problem of writeBackVolumes(this.system, volumes)) this.warn(problem);
   }
 
   /** Destroy a container on the machine, with its volumes' host pages. */
@@ -450,7 +457,7 @@ export class Engine {
       this.flush(container);
       if (container.meta.state !== ContainerState.Running || this.initAlive(container)) continue;
       const status = container.live?.init?.exitStatus;
-      if (container.live !== undefined) writeBackVolumes(this.system, container.live.volumes);
+      if (container.live !== undefined) this.writeBack(container.live.volumes);
       const next = transition(container.meta.name, container.meta.state, 'exited');
       this.update(container, {
         state: next.state,
@@ -492,7 +499,7 @@ export class Engine {
       if (this.system.containerRunning(live.cid)) {
         this.system.signalContainer(live.cid, SIG.KILL);
         this.system.run(1_000_000);
-        writeBackVolumes(this.system, live.volumes);
+        this.writeBack(live.volumes);
       }
       this.flush(container);
       this.destroyLive(live);
