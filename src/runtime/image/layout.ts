@@ -3,16 +3,18 @@
  * (`oci-layout`, `index.json`, `blobs/sha256/<hex>`), and a staging area at `<state>/tmp` on the
  * same file system. New blobs are written to a fresh staging directory and renamed into place;
  * index.json is replaced by writing a temporary file and renaming it, so a reader always sees a
- * complete index and every blob it names.
+ * complete index and every blob it names. Changes are made holding `<state>/images/.lock` (see
+ * lock.ts), so processes sharing the state directory do not lose each other's updates.
  *
- * SIMPLIFICATION: no lock between processes; two commands changing the index at the same moment
- * can lose one update (never corrupt it). No fsync: a power loss may lose the last change.
+ * SIMPLIFICATION: no fsync: a power loss may lose the last change.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { assert } from '../../hw/bits.js';
 import { digestHex, isDigest, verifyDigest, type Digest } from './digest.js';
 import { ImageError } from './errors.js';
+import { StoreLock } from './lock.js';
 import { MEDIA_TYPE } from './media-types.js';
 import { indexSchema, jsonBytes, ociLayoutSchema, parseJsonDocument, type ImageIndex } from './schema.js';
 
@@ -42,15 +44,21 @@ export class ImageLayout {
   readonly root: string;
   /** `<state>/tmp`: staging directories of imports in progress. */
   readonly staging: string;
+  /** The lock every change is made under. */
+  private readonly lock: StoreLock;
 
-  private constructor(root: string, staging: string) {
+  private constructor(root: string, staging: string, lockTimeoutMs: number | undefined) {
     this.root = root;
     this.staging = staging;
+    this.lock = new StoreLock(path.join(root, '.lock'), lockTimeoutMs);
   }
 
-  /** Open the layout under `stateDir`, creating an empty one on first use. */
-  static open(stateDir: string): ImageLayout {
-    const layout = new ImageLayout(path.join(stateDir, 'images'), path.join(stateDir, 'tmp'));
+  /**
+   * Open the layout under `stateDir`, creating an empty one on first use; changes wait at most
+   * `lockTimeoutMs` (default DEFAULT_LOCK_TIMEOUT_MS) for another process's lock.
+   */
+  static open(stateDir: string, lockTimeoutMs?: number): ImageLayout {
+    const layout = new ImageLayout(path.join(stateDir, 'images'), path.join(stateDir, 'tmp'), lockTimeoutMs);
     fs.mkdirSync(path.join(layout.root, 'blobs', 'sha256'), { recursive: true });
     fs.mkdirSync(layout.staging, { recursive: true });
     const marker = path.join(layout.root, 'oci-layout');
@@ -62,8 +70,18 @@ export class ImageLayout {
     } else {
       writeFileAtomic(marker, jsonBytes({ imageLayoutVersion: IMAGE_LAYOUT_VERSION }));
     }
-    if (!fs.existsSync(layout.indexPath)) writeFileAtomic(layout.indexPath, jsonBytes(emptyIndex()));
+    // Under the lock: a process that saw no index must not replace one another process just filled.
+    if (!fs.existsSync(layout.indexPath)) {
+      layout.locked(() => {
+        if (!fs.existsSync(layout.indexPath)) layout.writeIndex(emptyIndex());
+      });
+    }
     return layout;
+  }
+
+  /** Run `action` (synchronous) holding the store's lock; nested calls do not wait for themselves. */
+  locked<T>(action: () => T): T {
+    return this.lock.hold(action);
   }
 
   /** `<state>/images/index.json`. */
@@ -115,8 +133,9 @@ export class ImageLayout {
     }
   }
 
-  /** Delete blob `digest` (no error if it is already gone). */
+  /** Delete blob `digest` (no error if it is already gone); under the lock. */
   removeBlob(digest: Digest): void {
+    assert(this.lock.held, 'blobs are removed under the store lock');
     fs.rmSync(this.blobPath(digest), { force: true });
   }
 
@@ -125,17 +144,19 @@ export class ImageLayout {
     return parseJsonDocument(fs.readFileSync(this.indexPath), indexSchema, this.indexPath);
   }
 
-  /** Replace the index atomically. */
+  /** Replace the index atomically; under the lock (read the index it edits under it too). */
   writeIndex(index: ImageIndex): void {
+    assert(this.lock.held, 'the index is written under the store lock');
     writeFileAtomic(this.indexPath, jsonBytes(index));
   }
 
   /**
    * Put `blobs` (already verified: each key is the SHA-256 of its value) into the layout: those not
    * yet present (or present but corrupted) are written to a fresh staging directory and renamed into place. The staging
-   * directory is removed whatever happens.
+   * directory is removed whatever happens. Under the lock, with the index write that references them.
    */
   addBlobs(blobs: ReadonlyMap<Digest, Uint8Array>): void {
+    assert(this.lock.held, 'blobs are added under the store lock');
     const stage = fs.mkdtempSync(path.join(this.staging, 'import-'));
     try {
       const fresh = [...blobs.keys()].filter((digest) => !this.hasIntactBlob(digest)).sort();

@@ -2,8 +2,10 @@
  * The local image store: images in an OCI image layout under `<state>/images` (see layout.ts),
  * named by `name:tag`s in its index.json. Every blob read is verified against its digest; an image
  * enters the store only after all of it was verified (blobs, manifest, config, diff_ids, layer
- * extraction rules), so a failed import leaves the store as it was. Used by the engine and the CLI
- * (`images`, `rmi`, `load`, `save`, `tag`, and `run`'s lookup of built-in images).
+ * extraction rules), so a failed import leaves the store as it was. Every change (import, built-in
+ * image creation, tag, rmi and its garbage collection) reads and writes the index under the
+ * layout's lock between processes. Used by the engine and the CLI (`images`, `rmi`, `load`, `save`,
+ * `tag`, and `run`'s lookup of built-in images).
  */
 import { readImageArchive, type StagedImport } from './archive-import.js';
 import { writeImageArchive, type ArchiveFormat } from './archive-export.js';
@@ -26,6 +28,8 @@ export interface ImageStoreOptions {
   readonly programs?: ProgramCatalog;
   /** Bounds on the layers of imported images and on unpacking (defaults: DEFAULT_UNPACK_LIMITS). */
   readonly limits?: Partial<UnpackLimits>;
+  /** How long a change waits for another process's lock on the store (default: DEFAULT_LOCK_TIMEOUT_MS, 10 s). */
+  readonly lockTimeoutMs?: number;
 }
 
 /** An image of the store. */
@@ -83,7 +87,7 @@ export class ImageStore {
 
   /** Open the store under `stateDir` (e.g. ~/.rcontainer), creating an empty layout on first use. */
   static open(stateDir: string, options: ImageStoreOptions = {}): ImageStore {
-    return new ImageStore(ImageLayout.open(stateDir), options);
+    return new ImageStore(ImageLayout.open(stateDir, options.lockTimeoutMs), options);
   }
 
   /** `<state>/images`, the OCI image layout. */
@@ -186,11 +190,12 @@ export class ImageStore {
 
   /** Tag image `source` as `target` (`name[:tag]`); the tag moves if it named another image. */
   tag(source: string, target: string): ImageRecord {
-    const image = this.findImage(source);
     const { name, tag } = parseTagReference(target);
-    const index = withImage(this.layout.readIndex(), image.ref, [formatTag(name, tag)]);
-    this.layout.writeIndex(index);
-    return this.resolve(formatTag(name, tag));
+    return this.layout.locked(() => {
+      const image = this.findImage(source);
+      this.layout.writeIndex(withImage(this.layout.readIndex(), image.ref, [formatTag(name, tag)]));
+      return this.resolve(formatTag(name, tag));
+    });
   }
 
   /**
@@ -199,13 +204,17 @@ export class ImageStore {
    * image in use is never deleted. Blobs no remaining image needs are deleted.
    */
   remove(ref: string, options: RemoveOptions = {}): RemoveResult {
-    const index = this.layout.readIndex();
+    return this.layout.locked(() => this.removeLocked(ref, options));
+  }
+
+  /** {@link remove}, holding the lock. */
+  private removeLocked(ref: string, options: RemoveOptions): RemoveResult {
     const image = this.findImage(ref);
     const parsed = parseReference(ref);
     const tag = parsed.kind === 'tag' ? formatTag(parsed.name, parsed.tag) : undefined;
     const byTag = tag !== undefined && image.tags.includes(tag);
     if (byTag && image.tags.length > 1) {
-      this.layout.writeIndex(withoutTag(index, tag));
+      this.layout.writeIndex(withoutTag(this.layout.readIndex(), tag));
       return { untagged: [tag], deleted: undefined, deletedBlobs: [] };
     }
     if (!byTag && image.tags.length > 1 && options.force !== true) {
@@ -215,7 +224,8 @@ export class ImageStore {
     }
     const user = this.userOf(image.ref.digest, options.inUse);
     if (user !== undefined) throw new ImageError(`image ${ref} is in use by ${user}`);
-    this.layout.writeIndex(withoutImage(index, image.ref.digest));
+    // Read again: `inUse` may have changed the index (nested calls in this process hold the lock too).
+    this.layout.writeIndex(withoutImage(this.layout.readIndex(), image.ref.digest));
     return { untagged: image.tags, deleted: image.ref.digest, deletedBlobs: this.collectGarbage() };
   }
 
@@ -238,6 +248,11 @@ export class ImageStore {
 
   /** Delete every blob no image of the index needs (none when some manifest cannot be read). */
   collectGarbage(): Digest[] {
+    return this.layout.locked(() => this.collectGarbageLocked());
+  }
+
+  /** {@link collectGarbage}, holding the lock. */
+  private collectGarbageLocked(): Digest[] {
     const needed = new Set<Digest>();
     for (const image of indexImages(this.layout.readIndex()).values()) {
       let manifest: ImageManifest;
@@ -269,21 +284,25 @@ export class ImageStore {
         needed.set(digest, staged.blobs.get(digest)!);
       }
     }
-    this.layout.addBlobs(needed);
-    let index = this.layout.readIndex();
-    for (const image of staged.images) {
-      const ref: ManifestRef = {
-        mediaType: image.mediaType,
-        digest: image.manifestDigest,
-        size: image.manifestSize,
-      };
-      index = withImage(index, ref, image.tags);
-    }
-    this.layout.writeIndex(index);
-    const images = indexImages(index);
-    return staged.images.map((image) => {
-      const stored = images.get(image.manifestDigest)!;
-      return this.record(stored.ref, stored.tags);
+    // Blobs and the index entries naming them in one critical section, or another process's garbage
+    // collection could delete the new blobs before they are referenced.
+    return this.layout.locked(() => {
+      this.layout.addBlobs(needed);
+      let index = this.layout.readIndex();
+      for (const image of staged.images) {
+        const ref: ManifestRef = {
+          mediaType: image.mediaType,
+          digest: image.manifestDigest,
+          size: image.manifestSize,
+        };
+        index = withImage(index, ref, image.tags);
+      }
+      this.layout.writeIndex(index);
+      const images = indexImages(index);
+      return staged.images.map((image) => {
+        const stored = images.get(image.manifestDigest)!;
+        return this.record(stored.ref, stored.tags);
+      });
     });
   }
 
