@@ -86,9 +86,11 @@ export async function runCommand(
     }
     let shown = 0;
     const flush = (): void => {
-      const output = system.kernel.consoleDevice.log(cid);
-      if (output.length > shown) process.stdout.write(new Uint8Array(output.slice(shown)));
-      shown = output.length;
+      const chunks = system.kernel.consoleDevice.chunks(cid);
+      for (; shown < chunks.length; shown++) {
+        const { stream, bytes } = chunks[shown]!;
+        (stream === 2 ? process.stderr : process.stdout).write(bytes);
+      }
     };
     const init = [...system.kernel.allGroups()].find((g) => g.cid === cid);
     for (;;) {

@@ -95,6 +95,9 @@ export class SimSystem {
   readonly hostNs: MountNamespace;
   /** Containers by id: their namespaces and their first process. */
   private readonly containers = new Map<number, { ns: Namespaces; init: ThreadGroup | undefined }>();
+  /** Console session of each process started from outside (0: a container's init). */
+  private readonly sessions = new WeakMap<ThreadGroup, number>();
+  private nextSession = 1;
   /** The image layer every container's root is an overlay over (all programs in /bin). */
   private readonly imageLayer: ReturnType<Vfs['createLayer']>;
   private readonly imageDigests: Uint8Array[];
@@ -216,14 +219,18 @@ export class SimSystem {
     const ctx = kernel.contextFor(pe, task);
     // The runtime sets up the console as root, then drops to the process's user (as runc does
     // before it execs): the working directory and the program are then checked as that user.
+    // Its stdout and stderr are told apart, and an exec's output from the container's (session).
+    const session = init === undefined ? 0 : this.nextSession++;
     for (let fd = 0; fd < 3; fd++) {
       const file = openPath(ctx, AT_FDCWD, '/dev/console', fd === 0 ? O.RDONLY : O.WRONLY, 0);
       if (typeof file === 'number') {
         kernel.exitTaskHere(pe, task, 0x7f00, false);
         throw new SpawnError('/dev/console', file, 'cannot be opened');
       }
+      if (fd > 0) file.stdio = { session, stream: fd === 1 ? 1 : 2 };
       task.files.setAt(fd, file);
     }
+    this.sessions.set(task.group, session);
     if (options.uid !== undefined) {
       const uid = options.uid;
       const gid = options.gid ?? uid;
@@ -269,6 +276,11 @@ export class SimSystem {
       net: new NetNamespace(),
     };
     container.init = undefined;
+  }
+
+  /** The console session of a process from startProcess (its output: consoleDevice.log(cid, session)). */
+  consoleSession(group: ThreadGroup): number {
+    return this.sessions.get(group) ?? 0;
   }
 
   /** The mount namespace of container `cid` (its root file system and mounts). */

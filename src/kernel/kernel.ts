@@ -95,7 +95,7 @@ export class Kernel implements KernelServices, KernelHandlers {
     this.cyclesPerNs = this.machine.profile.hz / 1e9;
     this.consoleDevice = new ConsoleDevice(platform, options.consoleInput ?? new Uint8Array(0));
     this.console = {
-      write: (ctx, va, length) => this.consoleDevice.write(ctx, va, length),
+      write: (ctx, va, length, tag) => this.consoleDevice.write(ctx, va, length, tag),
       read: (ctx, va, length) => this.consoleDevice.read(ctx, va, length),
     };
     const rootPid = new PidNamespace(undefined);

@@ -40,7 +40,10 @@ export interface CreateRequest {
 /** `POST /containers/{id}/exec`. */
 export interface ExecResult {
   readonly exitCode: number;
+  /** Both streams in order. */
   readonly output: string;
+  readonly stdout: string;
+  readonly stderr: string;
 }
 
 /** `GET /containers/{id}/attest`: the report as the verifier read it (absent if it did not verify). */

@@ -30,7 +30,8 @@ export async function execCommand(
       console.error(`rcontainer: ${(error as ApiError).message}`);
       return code;
     }
-    process.stdout.write(result.output);
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
     return result.exitCode;
   });
 }

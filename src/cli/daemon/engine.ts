@@ -80,8 +80,11 @@ export interface ContainerSummary {
 /** What `exec` gives back. */
 export interface ExecResult {
   readonly exitCode: number;
-  /** Console output of the container while the exec ran (decoded as UTF-8). */
+  /** The exec's output, both streams in order (decoded as UTF-8). */
   readonly output: string;
+  /** Its standard output and standard error apart. */
+  readonly stdout: string;
+  readonly stderr: string;
 }
 
 /** The container on the machine: its cid, its init once started, console bytes persisted so far. */
@@ -299,7 +302,6 @@ export class Engine {
     const container = this.find(ref);
     transition(container.meta.name, container.meta.state, 'exec');
     const live = this.liveOf(container);
-    const before = this.system.kernel.consoleDevice.log(live.cid).length;
     const { process: spec } = container.spec;
     let group: ThreadGroup;
     try {
@@ -313,7 +315,8 @@ export class Engine {
       if (!(error instanceof SpawnError)) throw error;
       const missing = error.errno === -Errno.ENOENT;
       const why = missing ? 'executable file not found in $PATH' : error.message;
-      return { exitCode: missing ? 127 : 126, output: `exec: "${cmd[0] ?? ''}": ${why}\n` };
+      const message = `exec: "${cmd[0] ?? ''}": ${why}\n`;
+      return { exitCode: missing ? 127 : 126, output: message, stdout: '', stderr: message };
     }
     for (let spent = 0; group.exitStatus === undefined; spent += SLICE_NS) {
       const end = this.tick(SLICE_NS);
@@ -326,10 +329,17 @@ export class Engine {
         break;
       }
     }
-    const bytes = this.system.kernel.consoleDevice.log(live.cid).slice(before);
+    const session = this.system.consoleSession(group);
+    const chunks = this.system.kernel.consoleDevice.chunks(live.cid, session);
+    const text = (stream?: 1 | 2): string =>
+      Buffer.concat(
+        chunks.filter((c) => stream === undefined || c.stream === stream).map((c) => c.bytes),
+      ).toString('utf8');
     return {
       exitCode: group.exitStatus === undefined ? 137 : exitCodeOf(group.exitStatus),
-      output: new TextDecoder().decode(new Uint8Array(bytes)),
+      output: text(),
+      stdout: text(1),
+      stderr: text(2),
     };
   }
 

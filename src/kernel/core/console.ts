@@ -7,12 +7,35 @@
  * of its kernel pages and sealed into an OS page; in the OS context (an idle PE, where the host
  * endpoint speaks) the kernel accepts the channel and opens the frames into its own pages. A
  * container's first write therefore waits for the host to accept its channel.
+ *
+ * A context's output is kept per session (0: the container's own; n: exec session n) and tagged
+ * with its stream (1 stdout, 2 stderr), as runc's per-process stdio pipes would keep them apart.
+ * The tag is a header in the sealed frame: the OS knows which descriptor wrote anyway.
  */
 import type { ProcessingElement } from '../../hw/pe.js';
 import { IPC_PAYLOAD_MAX, type Platform } from '../hooks.js';
 import { Errno } from '../uapi/errno.js';
 import type { SysCtx } from './ctx.js';
+import type { StdioTag } from './file.js';
 import { WaitQueue } from './wait.js';
+
+/** Bytes of the stream header in a sealed console frame: session (u32 LE), stream (u8). */
+const TAG_BYTES = 5;
+/** Where writes without a tag go: the container's stdout. */
+const DEFAULT_TAG: StdioTag = { session: 0, stream: 1 };
+
+/** A run of output of one stream, in the order the host saw it. */
+export interface ConsoleChunk {
+  readonly stream: 1 | 2;
+  readonly bytes: Uint8Array;
+}
+
+/** The output of one session. */
+interface SessionLog {
+  /** Every byte of both streams, in order. */
+  readonly all: number[];
+  readonly chunks: ConsoleChunk[];
+}
 
 /** A sealed frame waiting for the host to open it. */
 interface QueuedFrame {
@@ -22,8 +45,8 @@ interface QueuedFrame {
 
 /** The console stream of one context. */
 interface ConsoleSink {
-  /** Everything the context wrote, in order (host-side bytes). */
-  readonly log: number[];
+  /** What the context wrote (host-side bytes), per session. */
+  readonly sessions: Map<number, SessionLog>;
   /** rc_ipc_out channel of a container (undefined until its first write). */
   channel: number | undefined;
   accepted: boolean;
@@ -56,9 +79,14 @@ export class ConsoleDevice {
     this.input = input;
   }
 
-  /** What context `cid` (0 = host) wrote so far. */
-  log(cid: number): readonly number[] {
-    return this.sinks.get(cid)?.log ?? [];
+  /** What context `cid` (0 = host) wrote so far in `session`, both streams. */
+  log(cid: number, session = 0): readonly number[] {
+    return this.sinks.get(cid)?.sessions.get(session)?.all ?? [];
+  }
+
+  /** The same output as runs tagged with their stream (stdout 1, stderr 2). */
+  chunks(cid: number, session = 0): readonly ConsoleChunk[] {
+    return this.sinks.get(cid)?.sessions.get(session)?.chunks ?? [];
   }
 
   /** True while sealed frames or channel consents wait for the OS context. */
@@ -66,14 +94,14 @@ export class ConsoleDevice {
     return this.pending;
   }
 
-  /** write(2) to the console by the task of `ctx`. */
-  write(ctx: SysCtx, va: number, length: number): number {
+  /** write(2) to the console by the task of `ctx`, as stream `tag`. */
+  write(ctx: SysCtx, va: number, length: number, tag: StdioTag = DEFAULT_TAG): number {
     const cid = ctx.task.cid;
     const sink = this.sink(cid);
     if (!this.platform.sealsIpc(cid, 0)) {
       const data = ctx.copyIn(va, length);
       if (data === undefined) return -Errno.EFAULT;
-      this.emit(sink, data);
+      this.emit(sink, data, tag);
       return length;
     }
     if (sink.channel === undefined) {
@@ -83,7 +111,7 @@ export class ConsoleDevice {
       this.pending = true;
     }
     if (!sink.accepted) return ctx.sleep(sink.waiters);
-    return this.seal(ctx, cid, sink, va, length);
+    return this.seal(ctx, cid, sink, va, length, tag);
   }
 
   /** read(2) from the console: the machine's input, then end of input. */
@@ -119,33 +147,56 @@ export class ConsoleDevice {
   private sink(cid: number): ConsoleSink {
     let sink = this.sinks.get(cid);
     if (sink === undefined) {
-      sink = { log: [], channel: undefined, accepted: false, frames: [], waiters: new WaitQueue() };
+      sink = {
+        sessions: new Map(),
+        channel: undefined,
+        accepted: false,
+        frames: [],
+        waiters: new WaitQueue(),
+      };
       this.sinks.set(cid, sink);
     }
     return sink;
   }
 
-  private emit(sink: ConsoleSink, data: Uint8Array): void {
+  private emit(sink: ConsoleSink, data: Uint8Array, tag: StdioTag): void {
+    let log = sink.sessions.get(tag.session);
+    if (log === undefined) {
+      log = { all: [], chunks: [] };
+      sink.sessions.set(tag.session, log);
+    }
     for (const byte of data) {
-      sink.log.push(byte);
+      log.all.push(byte);
       this.output.push(byte);
     }
+    log.chunks.push({ stream: tag.stream, bytes: data.slice() });
     this.stats.bytes += data.length;
   }
 
-  /** In the container's context: stage and seal `length` bytes of user memory into OS frames. */
-  private seal(ctx: SysCtx, cid: number, sink: ConsoleSink, va: number, length: number): number {
+  /**
+   * In the container's context: stage and seal `length` bytes of user memory into OS frames, each
+   * behind the stream header of `tag`.
+   */
+  private seal(
+    ctx: SysCtx,
+    cid: number,
+    sink: ConsoleSink,
+    va: number,
+    length: number,
+    tag: StdioTag,
+  ): number {
     const pages = ctx.kernel.pages;
     const stage = pages.alloc(ctx.pe, cid);
     if (stage === undefined) return -Errno.ENOMEM;
     let done = 0;
     try {
+      if (!ctx.kwrite(stage, encodeTag(tag))) return -Errno.EFAULT;
       while (done < length) {
-        const n = Math.min(IPC_PAYLOAD_MAX, length - done);
+        const n = Math.min(IPC_PAYLOAD_MAX - TAG_BYTES, length - done);
         const frame = pages.alloc(ctx.pe, 0);
         if (frame === undefined) break;
-        const sealed = ctx.userToKernel(va + done, stage, n)
-          ? this.platform.ipcSeal(ctx.pe, cid, 0, sink.channel!, stage, n, frame, false)
+        const sealed = ctx.userToKernel(va + done, stage + TAG_BYTES, n)
+          ? this.platform.ipcSeal(ctx.pe, cid, 0, sink.channel!, stage, TAG_BYTES + n, frame, false)
           : -Errno.EFAULT;
         if (sealed < 0) {
           pages.free(0, frame);
@@ -178,11 +229,27 @@ export class ConsoleDevice {
       if (typeof opened === 'number') this.stats.refusals++;
       else {
         const data = kread(dst, opened.bytes);
-        if (data !== undefined) this.emit(sink, data);
+        const tag = data === undefined ? undefined : decodeTag(data);
+        if (data === undefined || tag === undefined) this.stats.refusals++;
+        else this.emit(sink, data.subarray(TAG_BYTES), tag);
         this.stats.framesOpened++;
       }
       pages.free(0, dst);
     }
     pages.free(0, frame.kva);
   }
+}
+
+function encodeTag(tag: StdioTag): Uint8Array {
+  const header = new Uint8Array(TAG_BYTES);
+  new DataView(header.buffer).setUint32(0, tag.session, true);
+  header[4] = tag.stream;
+  return header;
+}
+
+/** The stream header of an opened frame (undefined if it is not one). */
+function decodeTag(data: Uint8Array): StdioTag | undefined {
+  if (data.length < TAG_BYTES || (data[4] !== 1 && data[4] !== 2)) return undefined;
+  const session = new DataView(data.buffer, data.byteOffset, TAG_BYTES).getUint32(0, true);
+  return { session, stream: data[4] };
 }

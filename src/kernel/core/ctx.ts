@@ -3,7 +3,7 @@
  * Subsystems (fs, ipc, net, mm) are written against these interfaces, not the kernel class.
  */
 import type { ProcessingElement } from '../../hw/pe.js';
-import type { FdTable } from './file.js';
+import type { FdTable, StdioTag } from './file.js';
 import type { WaitQueue } from './wait.js';
 import type { FsState } from '../fs/fs-state.js';
 import type { Namespaces } from './namespaces.js';
@@ -70,8 +70,11 @@ export interface KernelPages {
 
 /** The machine's console (the terminal behind /dev/tty and /dev/console). */
 export interface Console {
-  /** Write `length` bytes of user memory at `va` to the console; bytes written or -errno. */
-  write(ctx: SysCtx, va: number, length: number): number;
+  /**
+   * Write `length` bytes of user memory at `va` to the console (as stream `tag`: session 0's
+   * stdout by default); bytes written or -errno.
+   */
+  write(ctx: SysCtx, va: number, length: number, tag?: StdioTag): number;
   /** Read console input into user memory; bytes read, 0 at end of input, or -ERESTARTSYS. */
   read(ctx: SysCtx, va: number, length: number): number;
 }

@@ -28,6 +28,16 @@ export interface FileOps {
   release?(file: OpenFile, ctx?: SysCtx): void;
 }
 
+/**
+ * Which stream of which console session a console descriptor made by the runtime is (its stdout or
+ * stderr, as runc's pipes would be): the host tells the streams and sessions apart (console.ts).
+ */
+export interface StdioTag {
+  /** 0: the container's own output (its init and children); n > 0: exec session n. */
+  readonly session: number;
+  readonly stream: 1 | 2;
+}
+
 /** An open file description (shared by dup'd descriptors and across fork). */
 export class OpenFile {
   /** The operations of the file's kind. */
@@ -39,6 +49,8 @@ export class OpenFile {
   offset = 0;
   /** Descriptors (in any task) referring to this description. */
   refs = 0;
+  /** For a console descriptor the runtime made: its session and stream. */
+  stdio: StdioTag | undefined = undefined;
 
   constructor(ops: FileOps, flags: number, data: unknown) {
     this.ops = ops;

@@ -44,16 +44,27 @@ describe('daemon API under rcontainer', () => {
       cmd: ['kv-client', '-p', '6379', 'SET', 'k', 'v'],
     });
     expect(set.status).toBe(200);
-    expect(set.json).toEqual({ exitCode: 0, output: 'OK\n' });
+    expect(set.json).toEqual({ exitCode: 0, output: 'OK\n', stdout: 'OK\n', stderr: '' });
     const get = await call(daemon, 'POST', '/containers/kv1/exec', {
       cmd: ['kv-client', '-p', '6379', 'GET', 'k'],
     });
-    expect(get.json).toEqual({ exitCode: 0, output: 'v\n' });
+    expect(get.json).toEqual({ exitCode: 0, output: 'v\n', stdout: 'v\n', stderr: '' });
     const missing = await call(daemon, 'POST', '/containers/kv1/exec', { cmd: ['no-such-tool'] });
     expect((missing.json as { exitCode: number }).exitCode).toBe(127);
 
+    const streams = await call(daemon, 'POST', '/containers/kv1/exec', {
+      cmd: ['sh', '-c', 'echo to-out; cat /missing; echo again'],
+    });
+    expect(streams.json).toEqual({
+      exitCode: 0,
+      output: 'to-out\ncat: /missing: No such file or directory\nagain\n',
+      stdout: 'to-out\nagain\n',
+      stderr: 'cat: /missing: No such file or directory\n',
+    });
+
+    // An exec's output is its own (its session), not the container's log.
     const logs = await call(daemon, 'GET', '/containers/kv1/logs');
-    expect(logs.text).toContain('kv-server: listening on port 6379');
+    expect(logs.text).toBe('kv-server: listening on port 6379\n');
     const since = await call(daemon, 'GET', `/containers/kv1/logs?since=${logs.text.length}`);
     expect(since.text).toBe('');
 

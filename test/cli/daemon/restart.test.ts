@@ -44,7 +44,7 @@ describe('daemon restart', () => {
     expect((await call(second, 'POST', '/containers/kv/start')).status).toBe(204);
     await waitForLog(second, 'kv', 'listening on port 6379\nkv-server: listening');
     const ping = await call(second, 'POST', '/containers/kv/exec', { cmd: ['kv-client', 'PING'] });
-    expect(ping.json).toEqual({ exitCode: 0, output: 'PONG\n' });
+    expect(ping.json).toEqual({ exitCode: 0, output: 'PONG\n', stdout: 'PONG\n', stderr: '' });
     // New containers do not collide with the old one's generated name or id.
     const other = (await call(second, 'POST', '/containers/create', { image: 'busybox' })).json as {
       id: string;

@@ -29,6 +29,17 @@ describe('console output leaving a container', () => {
     // The host keeps a log per context: everything came from container 1.
     expect(new TextDecoder().decode(new Uint8Array(rc.kernel.consoleDevice.log(1)))).toBe(rc.outputText());
     expect(rc.kernel.consoleDevice.log(0)).toEqual([]);
+    // The streams stay apart, in both designs alike.
+    for (const system of [native, rc]) {
+      const streams = system.kernel.consoleDevice
+        .chunks(1)
+        .map((c) => [c.stream, new TextDecoder().decode(c.bytes)]);
+      expect(streams).toEqual([
+        [1, 'first\n'],
+        [1, 'second\n'],
+        [2, 'third\n'],
+      ]);
+    }
   });
 
   it('keeps host processes on the plain path', () => {
@@ -41,4 +52,25 @@ describe('console output leaving a container', () => {
       'from the host\n',
     );
   });
+
+  it.each(['native', 'rcontainer'] as const)(
+    'keeps an exec session apart from the container output under %s',
+    (design) => {
+      const system = new SimSystem({ design });
+      const cid = system.createContainer();
+      const init = system.startProcess(cid, { argv: ['sh', '-c', 'echo init; sleep 1; echo init again'] });
+      system.runFor(100_000_000);
+      const exec = system.startProcess(cid, { argv: ['sh', '-c', 'echo exec; echo oops >&2'] });
+      expect(system.run(10_000_000)).toBe('idle');
+      expect(init.exitStatus).toBe(0);
+      const session = system.consoleSession(exec);
+      expect(session).toBeGreaterThan(0);
+      expect(system.consoleSession(init)).toBe(0);
+      const text = (s: number): string =>
+        new TextDecoder().decode(new Uint8Array(system.kernel.consoleDevice.log(cid, s)));
+      expect(text(0)).toBe('init\ninit again\n');
+      expect(text(session)).toBe('exec\noops\n');
+      expect(system.kernel.consoleDevice.chunks(cid, session).map((c) => c.stream)).toEqual([1, 2]);
+    },
+  );
 });
