@@ -84,13 +84,9 @@ export async function runCommand(
       if (error instanceof BundleError) throw new EngineError(error.message);
       throw error;
     }
-    let shown = 0;
     const flush = (): void => {
-      const chunks = system.kernel.consoleDevice.chunks(cid);
-      for (; shown < chunks.length; shown++) {
-        const { stream, bytes } = chunks[shown]!;
+      for (const { stream, bytes } of system.kernel.consoleDevice.drain(cid))
         (stream === 2 ? process.stderr : process.stdout).write(bytes);
-      }
     };
     const init = [...system.kernel.allGroups()].find((g) => g.cid === cid);
     for (;;) {

@@ -45,6 +45,8 @@ export interface SystemOptions {
   readonly cpu?: MachineParamsInput['cpu'];
   readonly gptTaggedTlb?: boolean;
   readonly consoleInput?: Uint8Array;
+  /** Keep the console transcript (outputText; default true). A long-lived daemon drains logs instead. */
+  readonly keepOutput?: boolean;
   /** Programs to install besides the standard ones (/bin/<name>; tests use this). */
   readonly programs?: Readonly<Record<string, ProgramMain>>;
 }
@@ -101,7 +103,6 @@ export class SimSystem {
   /** The image layer every container's root is an overlay over (all programs in /bin). */
   private readonly imageLayer: ReturnType<Vfs['createLayer']>;
   private readonly imageDigests: Uint8Array[];
-  private nextCid = 1;
 
   constructor(options: SystemOptions) {
     const cpus = options.cpus ?? 1;
@@ -116,10 +117,10 @@ export class SimSystem {
       options.design === 'native'
         ? new NativePlatform(this.machine, { seed })
         : new RcontainerPlatform(this.machine, { seed });
-    this.kernel = new Kernel(
-      this.platform,
-      options.consoleInput ? { consoleInput: options.consoleInput } : {},
-    );
+    this.kernel = new Kernel(this.platform, {
+      ...(options.consoleInput ? { consoleInput: options.consoleInput } : {}),
+      ...(options.keepOutput !== undefined ? { keepOutput: options.keepOutput } : {}),
+    });
     installSyscalls(this.kernel);
     const registry = new ProgramRegistry();
     registerPrograms(registry);
@@ -173,7 +174,9 @@ export class SimSystem {
   createContainer(options: ContainerOptions = {}): number {
     const pe = this.machine.pes[0]!;
     const kernel = this.kernel;
-    const cid = this.nextCid++;
+    // The lowest free id: ids of destroyed containers are reused (the mini-OS has 2047 of them).
+    let cid = 1;
+    while (this.containers.has(cid)) cid++;
     const config =
       options.config ??
       new TextEncoder().encode(JSON.stringify({ argv: options.argv ?? [], env: options.env ?? [] }));
@@ -315,6 +318,7 @@ export class SimSystem {
     if (result < 0) throw new Error(`container ${cid}: the platform refused to destroy it (${result})`);
     this.disks.forgetOwner(cid);
     this.kernel.memory.forget(cid);
+    this.kernel.consoleDevice.forget(cid);
     this.containers.delete(cid);
   }
 

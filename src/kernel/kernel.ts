@@ -52,6 +52,8 @@ export interface KernelOptions {
   readonly hostname?: string;
   /** Bytes the console returns to readers of /dev/tty, then end of input. */
   readonly consoleInput?: Uint8Array;
+  /** Keep a transcript of all console output in `output` (default true; a daemon does not). */
+  readonly keepOutput?: boolean;
 }
 
 /** What a fault on an EL0 access means for the task. */
@@ -93,7 +95,11 @@ export class Kernel implements KernelServices, KernelHandlers {
     this.sliceEnd = new Array<number>(pes).fill(0);
     this.execStarts = new Array<UserStart | undefined>(pes).fill(undefined);
     this.cyclesPerNs = this.machine.profile.hz / 1e9;
-    this.consoleDevice = new ConsoleDevice(platform, options.consoleInput ?? new Uint8Array(0));
+    this.consoleDevice = new ConsoleDevice(
+      platform,
+      options.consoleInput ?? new Uint8Array(0),
+      options.keepOutput ?? true,
+    );
     this.console = {
       write: (ctx, va, length, tag) => this.consoleDevice.write(ctx, va, length, tag),
       read: (ctx, va, length) => this.consoleDevice.read(ctx, va, length),

@@ -87,11 +87,10 @@ export interface ExecResult {
   readonly stderr: string;
 }
 
-/** The container on the machine: its cid, its init once started, console bytes persisted so far. */
+/** The container on the machine: its cid, its init once started, its volumes. */
 interface LiveContainer {
   readonly cid: number;
   init: ThreadGroup | undefined;
-  shown: number;
   /** Its untrusted volumes (copied in at each start, written back when it exits). */
   volumes: readonly MountedVolume[];
 }
@@ -131,6 +130,7 @@ export class Engine {
     this.cpus = options.cpus ?? 1;
     this.system = new SimSystem({
       design: options.design,
+      keepOutput: false,
       cpus: this.cpus,
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
     });
@@ -192,7 +192,7 @@ export class Engine {
       measurements: { ...sim.measurements, binaries: [...sim.measurements.binaries] },
     };
     writeContainer(this.stateDir, meta, spec);
-    this.containers.set(id, { meta, spec, live: { cid: sim.cid, init: undefined, shown: 0, volumes } });
+    this.containers.set(id, { meta, spec, live: { cid: sim.cid, init: undefined, volumes } });
     return { id, name };
   }
 
@@ -233,7 +233,7 @@ export class Engine {
       const image = this.imageById(container.meta);
       const sim = await createImageContainer(this.system, this.store, image, container.spec);
       const volumes = this.mountVolumesOf(sim.cid, container.spec);
-      container.live = { cid: sim.cid, init: undefined, shown: 0, volumes };
+      container.live = { cid: sim.cid, init: undefined, volumes };
     } else if (container.live.init !== undefined) {
       // A restart keeps the machine container (its writable layer, shim and measurements), as
       // Docker keeps a container's file system; volumes are copied in again from the host.
@@ -330,7 +330,7 @@ export class Engine {
       }
     }
     const session = this.system.consoleSession(group);
-    const chunks = this.system.kernel.consoleDevice.chunks(live.cid, session);
+    const chunks = this.system.kernel.consoleDevice.drain(live.cid, session);
     const text = (stream?: 1 | 2): string =>
       Buffer.concat(
         chunks.filter((c) => stream === undefined || c.stream === stream).map((c) => c.bytes),
@@ -477,14 +477,13 @@ export class Engine {
     }
   }
 
-  /** Append the console bytes the container wrote since the last flush to its console.log. */
+  /** Move the console bytes the container wrote since the last flush to its console.log. */
   private flush(container: EngineContainer): void {
     const live = container.live;
     if (live === undefined) return;
-    const log = this.system.kernel.consoleDevice.log(live.cid);
-    if (log.length <= live.shown) return;
-    appendConsole(this.stateDir, container.meta.id, new Uint8Array(log.slice(live.shown)));
-    live.shown = log.length;
+    const chunks = this.system.kernel.consoleDevice.drain(live.cid);
+    if (chunks.length === 0) return;
+    appendConsole(this.stateDir, container.meta.id, Buffer.concat(chunks.map((c) => c.bytes)));
   }
 
   /** Run the machine up to `budgetNs` while the container's init lives (stop early if nothing can run). */

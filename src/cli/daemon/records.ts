@@ -5,10 +5,14 @@
  */
 import {
   appendFileSync,
+  closeSync,
   existsSync,
+  fstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -76,7 +80,21 @@ export function appendConsole(stateDir: string, id: string, bytes: Uint8Array): 
 export function readConsole(stateDir: string, id: string, since = 0): Uint8Array {
   const path = join(containersDir(stateDir), id, 'console.log');
   if (!existsSync(path)) return new Uint8Array(0);
-  return new Uint8Array(readFileSync(path)).subarray(since);
+  // Only the part asked for is read: a followed log asks for its tail again and again.
+  const fd = openSync(path, 'r');
+  try {
+    const length = Math.max(0, fstatSync(fd).size - since);
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, out, done, length - done, since + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return out.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Delete a container's directory. */

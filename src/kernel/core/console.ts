@@ -30,11 +30,9 @@ export interface ConsoleChunk {
   readonly bytes: Uint8Array;
 }
 
-/** The output of one session. */
+/** The output of one session not yet taken by the host (drain). */
 interface SessionLog {
-  /** Every byte of both streams, in order. */
-  readonly all: number[];
-  readonly chunks: ConsoleChunk[];
+  chunks: ConsoleChunk[];
 }
 
 /** A sealed frame waiting for the host to open it. */
@@ -65,7 +63,10 @@ export interface ConsoleStats {
 
 /** The console device. */
 export class ConsoleDevice {
-  /** Everything written to the console, from every context, in the order the host saw it. */
+  /**
+   * Everything written to the console, from every context, in the order the host saw it (the
+   * terminal's transcript); empty when the machine keeps no transcript (a long-lived daemon).
+   */
   readonly output: number[] = [];
   readonly stats: ConsoleStats = { bytes: 0, framesSealed: 0, framesOpened: 0, refusals: 0 };
   private readonly sinks = new Map<number, ConsoleSink>();
@@ -74,19 +75,39 @@ export class ConsoleDevice {
   private inputAt = 0;
   private pending = false;
 
-  constructor(platform: Platform, input: Uint8Array) {
+  private readonly keepOutput: boolean;
+
+  constructor(platform: Platform, input: Uint8Array, keepOutput = true) {
     this.platform = platform;
     this.input = input;
+    this.keepOutput = keepOutput;
   }
 
-  /** What context `cid` (0 = host) wrote so far in `session`, both streams. */
+  /** What context `cid` (0 = host) wrote in `session` and the host has not drained, both streams. */
   log(cid: number, session = 0): readonly number[] {
-    return this.sinks.get(cid)?.sessions.get(session)?.all ?? [];
+    return this.chunks(cid, session).flatMap((chunk) => [...chunk.bytes]);
   }
 
   /** The same output as runs tagged with their stream (stdout 1, stderr 2). */
   chunks(cid: number, session = 0): readonly ConsoleChunk[] {
     return this.sinks.get(cid)?.sessions.get(session)?.chunks ?? [];
+  }
+
+  /** Take the output of a session: the host has it now (its memory here is given up). */
+  drain(cid: number, session = 0): ConsoleChunk[] {
+    const log = this.sinks.get(cid)?.sessions.get(session);
+    if (log === undefined) return [];
+    const taken = log.chunks;
+    log.chunks = [];
+    return taken;
+  }
+
+  /** Forget context `cid` (destroyed): its undrained output, unopened frames and channel. */
+  forget(cid: number): void {
+    const sink = this.sinks.get(cid);
+    if (sink === undefined) return;
+    for (const frame of sink.frames) this.platform.pages.free(0, frame.kva);
+    this.sinks.delete(cid);
   }
 
   /** True while sealed frames or channel consents wait for the OS context. */
@@ -162,13 +183,10 @@ export class ConsoleDevice {
   private emit(sink: ConsoleSink, data: Uint8Array, tag: StdioTag): void {
     let log = sink.sessions.get(tag.session);
     if (log === undefined) {
-      log = { all: [], chunks: [] };
+      log = { chunks: [] };
       sink.sessions.set(tag.session, log);
     }
-    for (const byte of data) {
-      log.all.push(byte);
-      this.output.push(byte);
-    }
+    if (this.keepOutput) for (const byte of data) this.output.push(byte);
     log.chunks.push({ stream: tag.stream, bytes: data.slice() });
     this.stats.bytes += data.length;
   }

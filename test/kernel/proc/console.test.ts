@@ -73,4 +73,22 @@ describe('console output leaving a container', () => {
       expect(system.kernel.consoleDevice.chunks(cid, session).map((c) => c.stream)).toEqual([1, 2]);
     },
   );
+
+  it('gives the host its output to keep (drain), keeps no transcript when asked not to, and forgets destroyed containers', () => {
+    const system = new SimSystem({ design: 'rcontainer', keepOutput: false });
+    const cid = system.createContainer();
+    system.startProcess(cid, { argv: ['sh', '-c', 'echo one; echo two >&2'] });
+    expect(system.run(1_000_000)).toBe('idle');
+    expect(system.kernel.output).toEqual([]);
+    const taken = system.kernel.consoleDevice.drain(cid);
+    expect(taken.map((c) => [c.stream, new TextDecoder().decode(c.bytes)])).toEqual([
+      [1, 'one\n'],
+      [2, 'two\n'],
+    ]);
+    expect(system.kernel.consoleDevice.drain(cid)).toEqual([]);
+    system.destroyContainer(cid);
+    // Its id is free again: the next container gets it, with nothing of the old one's console.
+    expect(system.createContainer()).toBe(cid);
+    expect(system.kernel.consoleDevice.chunks(cid)).toEqual([]);
+  });
 });
