@@ -106,6 +106,18 @@ describe('rcontainer daemon and client', () => {
     const ok = cli('run', '--rm', 'busybox', 'echo', 'hello');
     expect(ok.stdout).toBe('hello\n');
     expect(ok.code).toBe(0);
+    // The container's stderr comes out on stderr, attached and in logs.
+    const split = cli('run', '--name', 'split', 'busybox', 'sh', '-c', 'echo to-out; cat /none');
+    expect(split).toMatchObject({
+      code: 1,
+      stdout: 'to-out\n',
+      stderr: 'cat: /none: No such file or directory\n',
+    });
+    expect(cli('logs', 'split')).toMatchObject({
+      stdout: 'to-out\n',
+      stderr: 'cat: /none: No such file or directory\n',
+    });
+    expect(cli('rm', 'split').code).toBe(0);
     const failing = cli('run', '--rm', 'busybox', 'sh', '-c', 'exit 3');
     expect(failing.code).toBe(3);
     expect(JSON.parse(cli('ps', '-a', '--json').stdout)).toEqual([]);

@@ -1,13 +1,13 @@
 /** `rcontainer logs [-f] ID`, and following a container's console output until it exits. */
 import { containerPath, type ContainerInspect } from './api.js';
 import type { DaemonClient } from './connect.js';
+import { toTerminal } from './demux.js';
 import { withDaemon, type ClientOptions } from './session.js';
 
-/** Write a container's console output from byte `since` on; returns the new offset. */
-export async function writeLogs(client: DaemonClient, id: string, since: number): Promise<number> {
-  const response = await client.call('GET', containerPath(id, `/logs?since=${since}`));
-  if (response.body.length > 0) process.stdout.write(new Uint8Array(response.body));
-  return since + response.body.length;
+/** Write a container's console output (its stdout to stdout, its stderr to stderr). */
+export async function writeLogs(client: DaemonClient, id: string): Promise<void> {
+  const response = await client.call('GET', containerPath(id, '/logs?multiplex=1'));
+  toTerminal().push(response.body);
 }
 
 /**
@@ -15,8 +15,9 @@ export async function writeLogs(client: DaemonClient, id: string, since: number)
  * its last details.
  */
 export async function followLogs(client: DaemonClient, id: string, since = 0): Promise<ContainerInspect> {
-  await client.stream('GET', containerPath(id, `/logs?follow=1&since=${since}`), (chunk) =>
-    process.stdout.write(new Uint8Array(chunk)),
+  const terminal = toTerminal();
+  await client.stream('GET', containerPath(id, `/logs?follow=1&multiplex=1&since=${since}`), (chunk) =>
+    terminal.push(chunk),
   );
   return client.json<ContainerInspect>('GET', containerPath(id, '/json'));
 }
@@ -28,7 +29,7 @@ export async function logsCommand(
 ): Promise<number> {
   return withDaemon(options, async (client) => {
     if (options.follow === true) await followLogs(client, id);
-    else await writeLogs(client, id, 0);
+    else await writeLogs(client, id);
     return 0;
   });
 }

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SimSystem, SpawnError, type DesignName } from '../../designs/system.js';
+import type { ConsoleChunk } from '../../kernel/core/console.js';
 import type { ThreadGroup } from '../../kernel/core/task.js';
 import { Errno } from '../../kernel/uapi/errno.js';
 import { SIG, wExitStatus, wIfSignaled, wTermSig } from '../../kernel/uapi/flags.js';
@@ -28,15 +29,8 @@ import {
   type MountedVolume,
   type VolumeSpec,
 } from '../volumes.js';
-import {
-  appendConsole,
-  deleteContainer,
-  loadContainers,
-  readConsole,
-  writeContainer,
-  writeMeta,
-  type ContainerMeta,
-} from './records.js';
+import { appendConsole, readConsoleRuns } from './console-log.js';
+import { deleteContainer, loadContainers, writeContainer, writeMeta, type ContainerMeta } from './records.js';
 
 /** Options of an engine. */
 export interface EngineOptions {
@@ -378,11 +372,11 @@ export class Engine {
     };
   }
 
-  /** The console output of a container from byte `since` on. */
-  logs(ref: string, since = 0): Uint8Array {
+  /** The console output of a container from byte `since` on, as runs of stdout (1) and stderr (2). */
+  logRuns(ref: string, since = 0): ConsoleChunk[] {
     const container = this.find(ref);
     this.flush(container);
-    return readConsole(this.stateDir, container.meta.id, since);
+    return readConsoleRuns(this.stateDir, container.meta.id, since);
   }
 
   /** True while the container runs (false also when there is no such container). */
@@ -483,7 +477,7 @@ export class Engine {
     if (live === undefined) return;
     const chunks = this.system.kernel.consoleDevice.drain(live.cid);
     if (chunks.length === 0) return;
-    appendConsole(this.stateDir, container.meta.id, Buffer.concat(chunks.map((c) => c.bytes)));
+    appendConsole(this.stateDir, container.meta.id, chunks);
   }
 
   /** Run the machine up to `budgetNs` while the container's init lives (stop early if nothing can run). */

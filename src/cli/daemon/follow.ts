@@ -3,10 +3,20 @@
  * the container writes and ends when it stops running (or is removed), like `docker logs -f`.
  * It waits on the engine's change notifications, so a quiet container costs nothing.
  */
+import type { ConsoleChunk } from '../../kernel/core/console.js';
+import { joinRuns, multiplex } from './console-log.js';
 import type { Engine } from './engine.js';
 
-/** The output of container `ref` from byte `since` on, followed until it stops running. */
-export function followOutput(engine: Engine, ref: string, since: number): ReadableStream<Uint8Array> {
+/**
+ * The output of container `ref` from byte `since` on, followed until it stops running: plain, or
+ * in Docker's multiplexed framing (`framed`).
+ */
+export function followOutput(
+  engine: Engine,
+  ref: string,
+  since: number,
+  framed = false,
+): ReadableStream<Uint8Array> {
   let offset = since;
   let dirty = true;
   let wake: (() => void) | undefined;
@@ -28,15 +38,16 @@ export function followOutput(engine: Engine, ref: string, since: number): Readab
         dirty = false;
         // Both read in one synchronous step: the machine only moves between them in the pump.
         const running = engine.running(ref);
-        let bytes: Uint8Array;
+        let runs: ConsoleChunk[];
         try {
-          bytes = engine.logs(ref, offset);
+          runs = engine.logRuns(ref, offset);
         } catch {
-          bytes = new Uint8Array(0); // removed meanwhile
+          runs = []; // removed meanwhile
         }
-        if (bytes.length > 0) {
+        if (runs.length > 0) {
+          const bytes = joinRuns(runs);
           offset += bytes.length;
-          controller.enqueue(bytes);
+          controller.enqueue(framed ? multiplex(runs) : bytes);
           return;
         }
         if (!running) break;

@@ -1,22 +1,10 @@
 /**
  * What the daemon keeps of a container on disk, under `<state>/containers/<id>/`: `config.json`
- * (the OCI runtime spec), `meta.json` (name, image, state, exit code ...) and `console.log` (its
- * console output, appended as it appears). This is all that survives a daemon restart.
+ * (the OCI runtime spec), `meta.json` (name, image, state, exit code ...), `console.log` (its
+ * console output, appended as it appears) and `console.streams` (which stream each run of it came
+ * from: console-log.ts). This is all that survives a daemon restart.
  */
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseRuntimeSpec, type RuntimeSpec } from '../../runtime/bundle/spec.js';
@@ -62,6 +50,7 @@ export function writeContainer(stateDir: string, meta: ContainerMeta, spec: Runt
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), `${JSON.stringify(spec, undefined, 2)}\n`);
   writeFileSync(join(dir, 'console.log'), '');
+  writeFileSync(join(dir, 'console.streams'), '');
   writeMeta(stateDir, meta);
 }
 
@@ -69,32 +58,6 @@ export function writeContainer(stateDir: string, meta: ContainerMeta, spec: Runt
 export function writeMeta(stateDir: string, meta: ContainerMeta): void {
   const dir = join(containersDir(stateDir), meta.id);
   writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(meta, undefined, 2)}\n`);
-}
-
-/** Append console output to console.log. */
-export function appendConsole(stateDir: string, id: string, bytes: Uint8Array): void {
-  appendFileSync(join(containersDir(stateDir), id, 'console.log'), bytes);
-}
-
-/** console.log from byte `since` on (empty if there is none). */
-export function readConsole(stateDir: string, id: string, since = 0): Uint8Array {
-  const path = join(containersDir(stateDir), id, 'console.log');
-  if (!existsSync(path)) return new Uint8Array(0);
-  // Only the part asked for is read: a followed log asks for its tail again and again.
-  const fd = openSync(path, 'r');
-  try {
-    const length = Math.max(0, fstatSync(fd).size - since);
-    const out = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(fd, out, done, length - done, since + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return out.subarray(0, done);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Delete a container's directory. */

@@ -6,6 +6,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { LifecycleError } from '../../runtime/engine/lifecycle.js';
+import { joinRuns, multiplex } from './console-log.js';
 import { followOutput } from './follow.js';
 import type { Engine } from './engine.js';
 import { ApiError } from './errors.js';
@@ -113,10 +114,13 @@ export function createApi(engine: Engine, hooks: ApiHooks): Hono {
   app.get('/containers/:id/logs', (c) => {
     const id = c.req.param('id');
     const since = intQuery(c, 'since', 0);
-    const bytes = engine.logs(id, since); // 404 before anything is sent
-    const headers = { 'content-type': 'text/plain; charset=utf-8' };
-    if (!flag(c, 'follow')) return c.body(new Uint8Array(bytes), 200, headers);
-    return c.body(followOutput(engine, id, since), 200, headers);
+    const framed = flag(c, 'multiplex');
+    const runs = engine.logRuns(id, since); // 404 before anything is sent
+    const headers = {
+      'content-type': framed ? 'application/vnd.docker.multiplexed-stream' : 'text/plain; charset=utf-8',
+    };
+    if (flag(c, 'follow')) return c.body(followOutput(engine, id, since, framed), 200, headers);
+    return c.body(new Uint8Array(framed ? multiplex(runs) : joinRuns(runs)), 200, headers);
   });
   app.delete('/containers/:id', (c) => {
     engine.remove(c.req.param('id'), flag(c, 'force'));

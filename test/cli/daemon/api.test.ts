@@ -170,7 +170,37 @@ describe('daemon API under rcontainer', () => {
     expect(after.state).toBe('exited');
     const offset = await call(daemon, 'GET', `/containers/${id}/logs?follow=1&since=4`);
     expect(offset.text).toBe('two\nthree\n');
+    expect((await call(daemon, 'GET', `/containers/${id}/logs?since=8`)).text).toBe('three\n');
     expect((await call(daemon, 'GET', '/containers/nope/logs?follow=1')).status).toBe(404);
+    expect((await call(daemon, 'DELETE', `/containers/${id}`)).status).toBe(204);
+  });
+
+  it("answers logs in Docker's multiplexed framing with multiplex=1, stdout and stderr apart", async () => {
+    const { id } = (
+      await call(daemon, 'POST', '/containers/create', {
+        image: 'busybox',
+        cmd: ['sh', '-c', 'echo out; cat /nope; echo end'],
+      })
+    ).json as { id: string };
+    await call(daemon, 'POST', `/containers/${id}/start`);
+    const followed = await fetch(`${daemon.url!}/containers/${id}/logs?follow=1&multiplex=1`);
+    expect(followed.headers.get('content-type')).toBe('application/vnd.docker.multiplexed-stream');
+    const framed = Buffer.from(await followed.arrayBuffer());
+    const frames: [number, string][] = [];
+    for (let at = 0; at < framed.length;) {
+      const length = framed.readUInt32BE(at + 4);
+      frames.push([framed[at]!, framed.subarray(at + 8, at + 8 + length).toString('utf8')]);
+      at += 8 + length;
+    }
+    expect(frames).toEqual([
+      [1, 'out\n'],
+      [2, 'cat: /nope: No such file or directory\n'],
+      [1, 'end\n'],
+    ]);
+    // Plain, both streams in order.
+    expect((await call(daemon, 'GET', `/containers/${id}/logs`)).text).toBe(
+      'out\ncat: /nope: No such file or directory\nend\n',
+    );
     expect((await call(daemon, 'DELETE', `/containers/${id}`)).status).toBe(204);
   });
 
