@@ -182,7 +182,7 @@ function binaryListDigest(binaries: readonly Uint8Array[]): string {
  * Mount `layer` (a host tmpfs made with installImageTree from a host directory) at `path` below
  * `parent` (a mount of container `cid`'s namespace; its root mount when undefined), as an untrusted
  * volume (DESIGN.md §5): its pages are the host's, so it is mounted `noexec` (never mapped
- * executable), and read-only with `readonly`. Missing directories of `path` are made, as runc
+ * executable), and read-only with `readonly`; those flags are locked against remounts. Missing directories of `path` are made, as runc
  * makes mount points. Returns the mount, or -ENOTDIR when a component of `path` is not a directory.
  */
 export function mountVolume(
@@ -203,6 +203,7 @@ export function mountVolume(
   for (const part of path.split('/').filter((p) => p !== '')) point = point.lookup!(ctx, part)!;
   const flags = MS.NOEXEC | MS.NOSUID | MS.NODEV | (readonly ? MS.RDONLY : 0);
   const mount = ns.newMount(layer, layer.root, 'volume', flags);
+  mount.lockedFlags = flags; // the container cannot remount it exec (or rw)
   on.attach(mount, point);
   return mount;
 }

@@ -51,6 +51,28 @@ describe.each(['native', 'rcontainer'] as const)('volumes under %s', (design) =>
     expect(system.kernel.pages.inUse(0)).toBe(before);
   });
 
+  it('locks the volume flags: root in the container cannot remount it exec or rw, nor through a bind', () => {
+    const system = new SimSystem({ design });
+    const cid = system.createContainer();
+    mountVolumes(system, cid, [{ source: hostDir(), destination: '/v', readonly: true }]);
+    const script = [
+      'mount -o remount,exec none /v',
+      'mount -o remount none /v',
+      'mount -o remount,ro,nosuid,nodev,noexec none /v && echo same-flags-ok',
+      'mkdir /b && mount --bind /v /b && mount -o remount,bind,exec none /b',
+      'grep " /b " /proc/mounts',
+    ].join('; ');
+    const init = system.startProcess(cid, { argv: ['sh', '-c', script] });
+    system.run(5_000_000);
+    expect(init.exitStatus).toBe(0);
+    const out = new TextDecoder().decode(
+      Buffer.concat(system.kernel.consoleDevice.drain(cid).map((c) => c.bytes)),
+    );
+    expect(out.match(/failed: Operation not permitted/g)).toHaveLength(3);
+    expect(out).toContain('same-flags-ok');
+    expect(out).toMatch(/^volume \/b tmpfs ro,nosuid,nodev,noexec/m);
+  });
+
   it('reports what it cannot write back and writes the rest', () => {
     const system = new SimSystem({ design });
     const dir = hostDir();

@@ -19,6 +19,11 @@ export class Mount {
   readonly source: string;
   /** MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC. */
   flags: number;
+  /**
+   * Flags a remount may not clear (fs/namespace.c MNT_LOCK_READONLY/NODEV/NOSUID/NOEXEC): set by
+   * the runtime on a container's untrusted volumes, kept by bind copies.
+   */
+  lockedFlags = 0;
   /** The mount this one is attached to, and the inode of that mount it covers. */
   parent: Mount | undefined;
   mountpoint: Inode | undefined;

@@ -91,12 +91,14 @@ function newFileSystem(ctx: SysCtx, fsType: string, data: string): SuperBlock | 
 function bindCopy(ctx: SysCtx, source: PathRef, recursive: boolean): Mount {
   const ns = ctx.task.ns.mnt;
   const top = ns.newMount(source.mount.sb, source.inode, source.mount.source, source.mount.flags);
+  top.lockedFlags = source.mount.lockedFlags;
   if (recursive) {
     const copyChildren = (from: Mount, to: Mount): void => {
       for (const child of from.children) {
         // Only submounts inside the bound subtree (their mountpoint lies under source.inode).
         if (from === source.mount && !isBelow(child.mountpoint!, source.inode)) continue;
         const copy = ns.newMount(child.sb, child.root, child.source, child.flags);
+        copy.lockedFlags = child.lockedFlags;
         to.attach(copy, child.mountpoint!);
         copyChildren(child, copy);
       }
@@ -130,6 +132,8 @@ export const sysMount: SyscallFn = (ctx, args) => {
 
   if ((flags & MS.REMOUNT) !== 0) {
     if (target.inode !== target.mount.root) return -Errno.EINVAL;
+    // fs/namespace.c can_change_locked_flags: a locked flag stays set.
+    if ((target.mount.lockedFlags & ~flags) !== 0) return -Errno.EPERM;
     target.mount.flags = flags & MOUNT_ATTRS;
     return 0;
   }

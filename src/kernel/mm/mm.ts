@@ -85,6 +85,9 @@ export class Mm {
 
   /** Change the protection of [start, end); -ENOMEM (as Linux) when part of it is not mapped. */
   protect(env: MmEnv, start: number, end: number, prot: number): number {
+    // mm/mprotect.c: PROT_EXEC needs VM_MAYEXEC, which a file of a noexec mount never has.
+    const noExecFile = this.vmas.all.some((v) => v.start < end && v.end > start && v.file?.noExec === true);
+    if ((prot & PROT.EXEC) !== 0 && noExecFile && this.vmas.covers(start, end)) return -13;
     if (!this.vmas.protect(start, end, prot)) return -12;
     return this.syncHw(env, start, end);
   }

@@ -10,7 +10,7 @@ import { vfsFileOf } from '../fs/vfs-file.js';
 import { isRegular } from '../fs/inode.js';
 import { childPathName } from '../fs/path-name.js';
 import { Errno } from '../uapi/errno.js';
-import { IPC, MAP, O, PROT } from '../uapi/flags.js';
+import { IPC, MAP, MS, O, PROT } from '../uapi/flags.js';
 import { HEAP_MAX, MMAP_BOTTOM, PAGE, pageUp } from './layout.js';
 import { SharedSegment } from './shared-segment.js';
 import type { MappedFile } from './vma.js';
@@ -74,12 +74,16 @@ export function sysMmap(kernel: Kernel, ctx: TaskContext, args: readonly number[
     if (vfs === undefined || !isRegular(vfs.inode)) return -Errno.ENODEV;
     if ((open.flags & O.ACCMODE) === O.WRONLY) return -Errno.EACCES;
     if (shared) return -Errno.ENODEV;
+    // mm/mmap.c do_mmap: a file of a noexec mount may not be mapped executable.
+    const noExec = (vfs.ref.mount.flags & MS.NOEXEC) !== 0;
+    if (noExec && (prot & PROT.EXEC) !== 0) return -Errno.EPERM;
     const inode = vfs.inode;
     const kernelServices = ctx.kernel;
     let holders = 0;
     name = childPathName(vfs.parent, vfs.name, ctx.task.fs.root).path;
     file = {
       path: name,
+      noExec,
       page: (fileOffset) => {
         if (fileOffset >= inode.size) return undefined;
         const kva = inode.page?.(ctx, fileOffset / PAGE, false);

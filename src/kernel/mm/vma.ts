@@ -9,6 +9,8 @@ import type { SharedSegment } from './shared-segment.js';
 export interface MappedFile {
   /** Path shown in /proc/<pid>/maps. */
   readonly path: string;
+  /** Opened on a noexec mount: never mapped executable (Linux clears VM_MAYEXEC). */
+  readonly noExec: boolean;
   /** The file's page at byte offset `offset` (a multiple of 4096), or undefined beyond its end. */
   page(offset: number): { kva: number; pa: number } | undefined;
   /** Keep the file alive while mapped, and let it go. */

@@ -63,6 +63,7 @@ export function mappedImage(ctx: SysCtx, file: ExecFile): MappedFile {
   let holders = 0;
   return {
     path: file.path,
+    noExec: false, // execve already refused a noexec mount
     page(offset) {
       if (offset >= inode.size) return undefined;
       const kva = inode.page?.(

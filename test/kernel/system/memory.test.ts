@@ -1,15 +1,16 @@
 /**
  * Address spaces through the whole system, under both designs: copy on write after fork (heap,
  * stack and mmap memory written before the fork), brk, anonymous private and shared mappings,
- * munmap and mprotect faults (SIGSEGV), private file mappings.
+ * munmap and mprotect faults (SIGSEGV), private file mappings, and noexec mounts (never mapped
+ * executable: untrusted volumes are such mounts).
  */
 import { describe, expect, it } from 'vitest';
 import { STACK_TOP } from '../../../src/kernel/mm/layout.js';
 import { Errno } from '../../../src/kernel/uapi/errno.js';
-import { IPC, MAP, O, PROT, SIG } from '../../../src/kernel/uapi/flags.js';
+import { IPC, MAP, MS, O, PROT, SIG } from '../../../src/kernel/uapi/flags.js';
 import { Sys } from '../../../src/kernel/uapi/syscalls.js';
 import { decodeUtf8, encodeUtf8 } from '../../../src/user/libc/cstring.js';
-import { open, readTextFile, writeFile } from '../../../src/user/libc/files.js';
+import { mkdir, mount, open, readTextFile, writeFile } from '../../../src/user/libc/files.js';
 import { execve } from '../../../src/user/libc/exec.js';
 import { fork } from '../../../src/user/libc/fork.js';
 import { pipe, readFull, writeString } from '../../../src/user/libc/io.js';
@@ -321,6 +322,30 @@ describe.each(DESIGN_NAMES)('memory through the system (%s)', (design) => {
       fileUnchanged: 'true',
       writeOnly: String(-Errno.EACCES),
       sharedFile: String(-Errno.ENODEV),
+    });
+  });
+
+  it('never maps a file of a noexec mount executable (mmap EPERM, mprotect EACCES)', () => {
+    const r = runProgram(design, function* (p) {
+      yield* mkdir(p, '/tmp/ne');
+      yield* say(p, 'mount', yield* mount(p, 'tmpfs', '/tmp/ne', 'tmpfs', MS.NOEXEC, ''));
+      for (const dir of ['/tmp/ne', '/tmp']) {
+        const key = dir === '/tmp' ? 'exec' : 'noexec';
+        yield* writeFile(p, `${dir}/code`, encodeUtf8('x'.repeat(PAGE)));
+        const fd = yield* open(p, `${dir}/code`, O.RDONLY);
+        const direct = yield* mmap(0, PAGE, PROT.READ | PROT.EXEC, MAP.PRIVATE, fd, 0);
+        yield* say(p, `${key}.mmapExec`, direct < 0 ? direct : 'mapped');
+        const readOnly = yield* mmap(0, PAGE, PROT.READ, MAP.PRIVATE, fd, 0);
+        yield* say(p, `${key}.mprotectExec`, yield* mprotect(readOnly, PAGE, PROT.READ | PROT.EXEC));
+      }
+      return 0;
+    });
+    expect(fields(r.output)).toEqual({
+      mount: '0',
+      'noexec.mmapExec': String(-Errno.EPERM),
+      'noexec.mprotectExec': String(-Errno.EACCES),
+      'exec.mmapExec': 'mapped',
+      'exec.mprotectExec': '0',
     });
   });
 });
