@@ -45,6 +45,10 @@ export function registerEngineCommands(
         'an untrusted volume (noexec): a host directory',
         collect,
         [],
+      )
+      .option(
+        '--exec-policy <policy>',
+        "what may run in it: measuredOnly (the image's binaries), deny (the same, and no exec into it) or allow (anything)",
       );
 
   withContainerOptions(

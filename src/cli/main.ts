@@ -83,6 +83,7 @@ program
   .option('--port <n>', 'loopback TCP port (default 2375; 0: any free one)')
   .option('--socket <path>', 'listen on a UNIX socket instead of TCP')
   .option('--seed <seed>', 'machine seed')
+  .option('--no-realtime', 'let simulated time run ahead of host time (sleeps end at once)')
   .option('--state-dir <dir>', 'engine state (default $RCONTAINER_STATE or ~/.rcontainer)')
   .action((options: DaemonCommandOptions) => {
     pending = daemonCommand(options);

@@ -11,6 +11,7 @@ import { Errno, strerror } from '../kernel/uapi/errno.js';
 import { wExitStatus, wIfSignaled, wTermSig } from '../kernel/uapi/flags.js';
 import { openImages, stateDir } from './engine-state.js';
 import { EngineError } from './errors.js';
+import { execPolicyWarning, parseExecPolicy } from './exec-policy.js';
 import { parseMemorySize } from './memory-size.js';
 import { mountVolumes, parseVolume, writeBackVolumes, type MountedVolume } from './volumes.js';
 import { engine, isBuiltin, type EngineOptions } from './images.js';
@@ -27,6 +28,7 @@ export interface RunCommandOptions extends EngineOptions {
   readonly memory?: string;
   /** `-v HOST_DIR:CONTAINER_DIR[:ro]`, repeated. */
   readonly volume?: string[];
+  readonly execPolicy?: string;
   readonly design: string;
   readonly seed?: string;
 }
@@ -48,6 +50,9 @@ export async function runCommand(
     throw new EngineError('run: without a daemon a container cannot outlive this command: use --rm');
   const user = parseUser(options.user);
   const volumes = (options.volume ?? []).map(parseVolume);
+  const execPolicy = parseExecPolicy(options.execPolicy);
+  const warning = execPolicyWarning(execPolicy);
+  if (warning !== undefined) console.error(`rcontainer: warning: ${warning}`);
   return engine(async () => {
     const store = openImages(stateDir(options.stateDir));
     if (isBuiltin(image) && !store.has(image)) await store.ensureBuiltin(image.replace(/:latest$/, ''));
@@ -66,6 +71,7 @@ export async function runCommand(
         ...(user !== undefined ? { user } : {}),
         ...(options.memory !== undefined ? { memoryBytes: parseMemorySize(options.memory) } : {}),
         volumes,
+        ...(execPolicy !== undefined ? { execPolicy } : {}),
         hostname: options.hostname ?? options.name ?? 'rcontainer',
       });
       ({ cid } = await createImageContainer(system, store, record, spec));

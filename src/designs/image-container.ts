@@ -14,7 +14,13 @@ import type { TmpfsSuperBlock } from '../kernel/fs/tmpfs.js';
 import { Errno } from '../kernel/uapi/errno.js';
 import { MS, S } from '../kernel/uapi/flags.js';
 import { ExecPolicy } from '../minios/abi.js';
-import { specFromImage, type RunOptions, type RuntimeSpec } from '../runtime/bundle/spec.js';
+import {
+  execPolicyOf,
+  specFromImage,
+  type ExecPolicyName,
+  type RunOptions,
+  type RuntimeSpec,
+} from '../runtime/bundle/spec.js';
 import {
   imageRunConfig,
   listExecutables,
@@ -126,6 +132,13 @@ export function specForImage(image: ImageRecord, run: RunOptions): RuntimeSpec {
   );
 }
 
+/** rc_create_container's code of each exec policy. */
+const EXEC_POLICY_CODES: Readonly<Record<ExecPolicyName, ExecPolicy>> = {
+  measuredOnly: ExecPolicy.MeasuredOnly,
+  allow: ExecPolicy.Allow,
+  deny: ExecPolicy.Deny,
+};
+
 /** Make a container for `spec` from `image` on `system` (measured, nothing started). */
 export async function createImageContainer(
   system: SimSystem,
@@ -145,7 +158,7 @@ export async function createImageContainer(
     layers: [layer],
     binaries,
     config,
-    policy: ExecPolicy.MeasuredOnly,
+    policy: EXEC_POLICY_CODES[execPolicyOf(spec)],
     ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
     ...(memory !== undefined ? { memoryLimitBytes: memory } : {}),
   });

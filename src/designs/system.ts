@@ -218,7 +218,8 @@ export class SimSystem {
       parent: undefined,
       ...(sibling !== undefined ? { sibling } : {}),
     });
-    if (typeof task === 'number') throw new Error(`spawn: the platform refused a task (${task})`);
+    if (typeof task === 'number')
+      throw new SpawnError(options.argv[0] ?? '', task, 'the platform refused the task');
     const ctx = kernel.contextFor(pe, task);
     // The runtime sets up the console as root, then drops to the process's user (as runc does
     // before it execs): the working directory and the program are then checked as that user.
@@ -339,6 +340,21 @@ export class SimSystem {
   runFor(ns: number, maxSteps = 50_000_000): LoopEnd {
     const until = Math.max(...this.machine.pes.map((pe) => pe.cycles)) + this.kernel.cyclesFor(ns);
     return runLoop(this.kernel, this.runner, maxSteps, until);
+  }
+
+  /**
+   * Simulated nanoseconds until the machine next has something to do when it is only waiting for
+   * timers (nothing runnable or running, no host work); undefined when it has work now or nothing
+   * will ever wake it.
+   */
+  idleUntilTimerNs(): number | undefined {
+    const kernel = this.kernel;
+    if (kernel.runQueue.length > 0 || kernel.hasHostWork) return undefined;
+    if (this.machine.pes.some((pe) => kernel.currentTask(pe) !== undefined)) return undefined;
+    const timer = kernel.nextTimerCycle();
+    if (timer === undefined) return undefined;
+    const now = Math.max(...this.machine.pes.map((pe) => pe.cycles));
+    return Math.max(0, (timer - now) / kernel.cyclesPerNs);
   }
 
   /** Console output so far, as text. */

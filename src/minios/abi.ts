@@ -158,7 +158,12 @@ export const OWNER_NAMES = ['OS', 'MINI', 'ROOT', 'CTR', 'SHIM', 'PT', 'PT(os)',
  */
 export const MallocKind = { Ctr: Owner.Ctr, Shim: Owner.Shim, Pt: Owner.Pt } as const;
 
-/** Exec policies (rc_create_container `policy`), DESIGN.md §5. */
+/**
+ * Exec policies (rc_create_container `policy`), DESIGN.md §5 and attacks.md Q1. MeasuredOnly:
+ * rc_task_exec admits only the measured image's binaries, in the container's own tasks and in a
+ * task the OS makes enter it from outside (`exec`). Deny: the same binaries, and rc_task_clone
+ * refuses any task entering from outside. Allow: any binary (the residual risk is the caller's).
+ */
 export const ExecPolicy = { MeasuredOnly: 0, Allow: 1, Deny: 2 } as const;
 /** An exec policy. */
 export type ExecPolicy = (typeof ExecPolicy)[keyof typeof ExecPolicy];

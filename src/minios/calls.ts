@@ -451,6 +451,9 @@ function taskClone(
   const frame = framePa === 0 ? undefined : readShimFrame(minios, port, record, framePa);
   if (typeof frame === 'number') return refuse(frame);
   if (parent === 0 && record.tasks.size > 0) return refuse(RcError.EPERM);
+  // A task with a parent but no trapped frame is one the OS makes enter the running container
+  // from outside (`exec`): policy deny refuses it (attacks.md Q1).
+  if (parent !== 0 && frame === undefined && record.policy === ExecPolicy.Deny) return refuse(RcError.EPERM);
   // A record slot and a context for the child (MAX_TASKS_PER_CONTAINER, mini-OS memory, quota).
   const undoReserve = reserveTaskSlots(context, record);
   if (typeof undoReserve === 'number') return refuse(undoReserve);
@@ -505,9 +508,9 @@ function taskExec(
   const digest = copyFromOs(minios, port, digestPa, 32);
   if (digest === undefined) return refuse(RcError.EPERM);
   const hex = Buffer.from(digest).toString('hex');
-  const allowed =
-    record.policy === ExecPolicy.Allow ||
-    (record.policy === ExecPolicy.MeasuredOnly && record.measuredBinaries.has(hex));
+  // Allow: any binary; measuredOnly and deny: only the measured image's (deny differs in what
+  // may enter from outside, taskClone).
+  const allowed = record.policy === ExecPolicy.Allow || record.measuredBinaries.has(hex);
   if (!allowed) return refuse(RcError.EPERM);
   const replaceSpace = prepareExecSpace(context, record, tid, root);
   if (typeof replaceSpace === 'number') return refuse(replaceSpace);

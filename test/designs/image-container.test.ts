@@ -52,3 +52,41 @@ describe.each(['native', 'rcontainer'] as const)('containers from images under %
     system.destroyContainer(cid);
   });
 });
+
+describe('exec policies (DESIGN.md §5, attacks.md Q1) enforced by the mini-OS', () => {
+  const run = async (execPolicy: 'measuredOnly' | 'allow' | 'deny') => {
+    const images = store();
+    await images.ensureBuiltin('busybox');
+    const system = new SimSystem({ design: 'rcontainer' });
+    const script = 'cp /bin/echo /tmp/e; echo >> /tmp/e; /tmp/e unmeasured-ran; sleep 1';
+    const { cid } = await runImage(system, images, 'busybox', { args: ['sh', '-c', script], execPolicy });
+    system.runFor(100_000_000);
+    let entered: string;
+    try {
+      system.startProcess(cid, { argv: ['echo', 'entered'] });
+      entered = 'started';
+    } catch (error) {
+      entered = (error as Error).message;
+    }
+    expect(system.run(5_000_000)).toBe('idle');
+    return { output: system.outputText(), entered };
+  };
+
+  it('measuredOnly: no unmeasured binary runs; a measured one may be exec-ed into the container', async () => {
+    const { output, entered } = await run('measuredOnly');
+    expect(output).toBe('sh: /tmp/e: Permission denied\nentered\n');
+    expect(entered).toBe('started');
+  });
+
+  it('deny: the same, and nothing may enter the running container from outside', async () => {
+    const { output, entered } = await run('deny');
+    expect(output).toBe('sh: /tmp/e: Permission denied\n');
+    expect(entered).toBe('echo: the platform refused the task (1)');
+  });
+
+  it('allow: anything runs (the residual risk)', async () => {
+    const { output, entered } = await run('allow');
+    expect(output).toBe('unmeasured-ran\nentered\n');
+    expect(entered).toBe('started');
+  });
+});

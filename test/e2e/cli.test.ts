@@ -373,6 +373,21 @@ describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
     expect(badSize.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
   });
 
+  it('runs only measured binaries unless --exec-policy allow, which warns', () => {
+    const dir = state();
+    const script = 'cp /bin/echo /tmp/e && echo >> /tmp/e && /tmp/e unmeasured';
+    const measured = runIn(dir, 'run', '--rm', 'busybox', 'sh', '-c', script);
+    expect(measured).toMatchObject({ code: 126, stdout: '', stderr: 'sh: /tmp/e: Permission denied\n' });
+    const allowed = runIn(dir, 'run', '--rm', '--exec-policy', 'allow', 'busybox', 'sh', '-c', script);
+    expect(allowed).toMatchObject({ code: 0, stdout: 'unmeasured\n' });
+    expect(allowed.stderr).toMatch(/^rcontainer: warning: exec policy allow: /);
+    const bad = runIn(dir, 'run', '--rm', '--exec-policy', 'sometimes', 'busybox', 'true');
+    expect(bad).toMatchObject({
+      code: 125,
+      stderr: "rcontainer: --exec-policy must be one of measuredOnly, allow, deny, not 'sometimes'\n",
+    });
+  });
+
   it('lists, saves, loads and removes images', () => {
     const dir = state();
     expect(runIn(dir, 'images', '--json').stdout.trim()).toBe('[]');

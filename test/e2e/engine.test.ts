@@ -134,13 +134,21 @@ describe('rcontainer daemon and client', () => {
       'busybox',
       'sh',
       '-c',
-      'cat /mnt/v/greeting; sleep 1; echo done > /mnt/v/out; echo bye',
+      'cat /mnt/v/greeting; sleep 0.2; echo done > /mnt/v/out; echo bye',
     );
     expect(run.code).toBe(0);
     const id = run.stdout.trim();
     expect(cli('logs', '-f', id)).toMatchObject({ code: 0, stdout: 'hi from the host\nbye\n' });
     expect(readFileSync(join(host, 'out'), 'utf8')).toBe('done\n');
     expect(cli('rm', id).code).toBe(0);
+  });
+
+  it('refuses exec into a container whose exec policy is deny (126)', () => {
+    const id = cli('run', '-d', '--exec-policy', 'deny', 'busybox', 'sleep', '1000').stdout.trim();
+    const exec = cli('exec', id, 'echo', 'in');
+    expect(exec.code).toBe(126);
+    expect(exec.stderr).toMatch(/denied by its exec policy \(deny\)/);
+    expect(cli('rm', '-f', id).code).toBe(0);
   });
 
   it('gives 127 for a command that does not exist in exec', () => {

@@ -287,7 +287,7 @@ describe('tasks', () => {
     expect(p.call(RcCall.TaskClone, 3, 0)).toBe(RcError.ENOENT);
   });
 
-  it('rc_task_exec enforces the exec policy against the measured image', () => {
+  it('enforces the exec policy: measured binaries only, and deny refuses entering from outside', () => {
     const p = bootTestPlatform();
     boundContainer(p, 1, ExecPolicy.MeasuredOnly);
     boundContainer(p, 2, ExecPolicy.Deny);
@@ -297,7 +297,12 @@ describe('tasks', () => {
     p.machine.memory.writeBytes(KERNEL_SCRATCH + 0x2020, digest('/tmp/evil'));
     expect(p.call(RcCall.TaskExec, 1, t1, KERNEL_SCRATCH + 0x2000, 0x40_0000)).toBe(0);
     expect(p.call(RcCall.TaskExec, 1, t1, KERNEL_SCRATCH + 0x2020, 0x40_0000)).toBe(RcError.EPERM);
-    expect(p.call(RcCall.TaskExec, 2, t2, KERNEL_SCRATCH + 0x2000, 0x40_0000)).toBe(RcError.EPERM);
+    // Deny admits the measured image's binaries in the container's own tasks, like measuredOnly...
+    expect(p.call(RcCall.TaskExec, 2, t2, KERNEL_SCRATCH + 0x2000, 0x40_0000)).toBe(0);
+    expect(p.call(RcCall.TaskExec, 2, t2, KERNEL_SCRATCH + 0x2020, 0x40_0000)).toBe(RcError.EPERM);
+    // ...but no task entering the running container from outside (a parent and no trapped frame).
+    expect(p.call(RcCall.TaskClone, 2, t2)).toBe(RcError.EPERM);
+    expect(p.call(RcCall.TaskClone, 1, t1)).toBeGreaterThan(t1);
     expect(p.call(RcCall.TaskExec, 1, t1, KERNEL_SCRATCH + 0x2000, -4096)).toBe(RcError.EINVAL); // kernel VA
     expect(p.call(RcCall.TaskExec, 1, t1 + 9, KERNEL_SCRATCH + 0x2000, 0x40_0000)).toBe(RcError.ENOENT);
   });

@@ -34,6 +34,9 @@ export interface CreateRequest {
   readonly workdir?: string;
   readonly user?: string;
   readonly hostname?: string;
+  readonly memory?: number;
+  readonly volumes?: readonly { source: string; destination: string; readonly: boolean }[];
+  readonly execPolicy?: 'measuredOnly' | 'allow' | 'deny';
   readonly autoRemove?: boolean;
 }
 

@@ -28,6 +28,11 @@ export async function attestCommand(
   });
 }
 
+/** The report's exec policy code by name (attestation.ts ReportExecPolicy). */
+function policyName(code: number): string {
+  return ['measuredOnly', 'allow', 'deny'][code] ?? `unknown (${code})`;
+}
+
 /** Whether the evidence verified and, if it did, what the report says was measured. */
 function printResult(result: AttestResult, nonce: string): void {
   const report = result.report;
@@ -37,7 +42,7 @@ function printResult(result: AttestResult, nonce: string): void {
     ['container (cid)', report?.containerId],
     ['image digest', report?.imageDigest],
     ['config digest', report?.configDigest],
-    ['exec policy', report?.execPolicy],
+    ['exec policy', report?.execPolicy === undefined ? undefined : policyName(report.execPolicy)],
     ['measurement chain', report?.measurementChain],
   ];
   for (const [label, value] of rows)

@@ -4,6 +4,7 @@
  */
 import { parseMemorySize } from '../memory-size.js';
 import { parseVolume } from '../volumes.js';
+import { parseExecPolicy } from '../exec-policy.js';
 import { SIG } from '../../kernel/uapi/flags.js';
 import { EngineError } from '../errors.js';
 import { containerPath, type ContainerInspect, type ContainerSummary, type CreateRequest } from './api.js';
@@ -22,6 +23,7 @@ export interface CreateOptions extends ClientOptions {
   readonly memory?: string;
   /** `-v HOST_DIR:CONTAINER_DIR[:ro]`, repeated. */
   readonly volume?: string[];
+  readonly execPolicy?: string;
 }
 
 /** The create request of an image, a command and the options. */
@@ -31,6 +33,7 @@ export function createRequest(
   options: CreateOptions,
   autoRemove = false,
 ): CreateRequest {
+  const execPolicy = parseExecPolicy(options.execPolicy);
   if (options.user !== undefined && !/^\d+(?::\d+)?$/.test(options.user))
     throw new EngineError(`-u takes a numeric uid[:gid], not '${options.user}'`);
   return {
@@ -45,6 +48,7 @@ export function createRequest(
     ...(options.volume !== undefined && options.volume.length > 0
       ? { volumes: options.volume.map(parseVolume) }
       : {}),
+    ...(execPolicy !== undefined ? { execPolicy } : {}),
     ...(autoRemove ? { autoRemove: true } : {}),
   };
 }
@@ -53,8 +57,9 @@ export function createRequest(
 export async function createContainer(client: DaemonClient, request: CreateRequest): Promise<string> {
   const created = await withProgress(
     `creating a container from ${request.image}`,
-    client.json<{ id: string; name: string }>('POST', '/containers/create', request),
+    client.json<{ id: string; name: string; warnings?: string[] }>('POST', '/containers/create', request),
   );
+  for (const warning of created.warnings ?? []) console.error(`rcontainer: warning: ${warning}`);
   return created.id;
 }
 

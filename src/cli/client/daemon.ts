@@ -15,6 +15,8 @@ export interface DaemonCommandOptions extends ClientOptions {
   readonly port?: string;
   readonly socket?: string;
   readonly seed?: string;
+  /** false with --no-realtime. */
+  readonly realtime?: boolean;
 }
 
 /** Run the daemon until a signal ends it; returns the exit code. */
@@ -39,6 +41,7 @@ export async function daemonCommand(options: DaemonCommandOptions): Promise<numb
       ...(port !== undefined ? { port } : {}),
       ...(options.socket !== undefined ? { socket: options.socket } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      realtime: options.realtime !== false,
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

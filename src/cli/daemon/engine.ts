@@ -13,7 +13,12 @@ import type { ConsoleChunk } from '../../kernel/core/console.js';
 import type { ThreadGroup } from '../../kernel/core/task.js';
 import { Errno } from '../../kernel/uapi/errno.js';
 import { SIG, wExitStatus, wIfSignaled, wTermSig } from '../../kernel/uapi/flags.js';
-import { BundleError, type RuntimeSpec } from '../../runtime/bundle/spec.js';
+import {
+  BundleError,
+  execPolicyOf,
+  type ExecPolicyName,
+  type RuntimeSpec,
+} from '../../runtime/bundle/spec.js';
 import { ContainerState, transition } from '../../runtime/engine/lifecycle.js';
 import { ImageError, shortDigest, type ImageRecord, type ImageStore } from '../../runtime/image/index.js';
 import { openImages } from '../engine-state.js';
@@ -21,6 +26,7 @@ import { isBuiltin } from '../images.js';
 import { ApiError, noSuchContainer } from './errors.js';
 import { createImageContainer, specForImage, startImageInit } from '../../designs/image-container.js';
 import { EngineError } from '../errors.js';
+import { execPolicyWarning } from '../exec-policy.js';
 import {
   mountVolumes,
   parseVolume,
@@ -54,6 +60,7 @@ export interface CreateRequest {
   readonly hostname?: string | undefined;
   /** Limit of user memory in bytes. */
   readonly memory?: number | undefined;
+  readonly execPolicy?: ExecPolicyName | undefined;
   /** Untrusted volumes: host directories (absolute paths) and where they appear. */
   readonly volumes?: readonly { source: string; destination: string; readonly: boolean }[] | undefined;
   readonly autoRemove?: boolean | undefined;
@@ -146,7 +153,7 @@ export class Engine {
   }
 
   /** Create a container from an image (measured on the machine, not started): its id and name. */
-  async create(request: CreateRequest): Promise<{ id: string; name: string }> {
+  async create(request: CreateRequest): Promise<{ id: string; name: string; warnings: string[] }> {
     if (request.name !== undefined) this.checkName(request.name);
     const image = await this.image(request.image);
     let spec: RuntimeSpec;
@@ -160,6 +167,7 @@ export class Engine {
         ...(request.hostname !== undefined ? { hostname: request.hostname } : {}),
         ...(request.memory !== undefined ? { memoryBytes: request.memory } : {}),
         ...(request.volumes !== undefined ? { volumes: request.volumes.map(checkVolume) } : {}),
+        ...(request.execPolicy !== undefined ? { execPolicy: request.execPolicy } : {}),
       });
     } catch (error) {
       if (error instanceof BundleError) throw new ApiError(error.message, 400);
@@ -187,7 +195,8 @@ export class Engine {
     };
     writeContainer(this.stateDir, meta, spec);
     this.containers.set(id, { meta, spec, live: { cid: sim.cid, init: undefined, volumes } });
-    return { id, name };
+    const warning = execPolicyWarning(request.execPolicy);
+    return { id, name, warnings: warning === undefined ? [] : [warning] };
   }
 
   /**
@@ -296,6 +305,9 @@ export class Engine {
     const container = this.find(ref);
     transition(container.meta.name, container.meta.state, 'exec');
     const live = this.liveOf(container);
+    // The runtime honours the policy; under rcontainer the mini-OS also refuses the task itself.
+    if (execPolicyOf(container.spec) === 'deny')
+      throw new ApiError(`exec into ${container.meta.name} is denied by its exec policy (deny)`, 403);
     const { process: spec } = container.spec;
     let group: ThreadGroup;
     try {

@@ -24,6 +24,8 @@ export interface DaemonOptions {
   /** Serve on this UNIX socket path instead of TCP. */
   readonly socket?: string;
   readonly seed?: string | number;
+  /** Pace simulated time to host time (default true); false runs it as fast as it goes. */
+  readonly realtime?: boolean;
   /** Install SIGINT/SIGTERM handlers that close the daemon and exit (default true). */
   readonly handleSignals?: boolean;
   readonly warn?: (message: string) => void;
@@ -47,7 +49,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     warn,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
   });
-  const pump = createPump(engine, (error) => warn(`the machine stopped: ${(error as Error).message}`));
+  const pump = createPump(
+    engine,
+    (error) => warn(`the machine stopped: ${(error as Error).message}`),
+    options.realtime ?? true,
+  );
   const app = createApi(engine, { wake: pump.wake });
   const server = createServer(getRequestListener(app.fetch));
   const where = await listen(server, options);

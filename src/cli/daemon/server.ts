@@ -5,6 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
+import { EXEC_POLICIES } from '../../runtime/bundle/spec.js';
 import { LifecycleError } from '../../runtime/engine/lifecycle.js';
 import { joinRuns, multiplex } from './console-log.js';
 import { followOutput } from './follow.js';
@@ -34,6 +35,7 @@ const createSchema = z.strictObject({
   volumes: z
     .array(z.strictObject({ source: z.string(), destination: z.string(), readonly: z.boolean() }))
     .optional(),
+  execPolicy: z.enum(EXEC_POLICIES).optional(),
   autoRemove: z.boolean().optional(),
 });
 

@@ -70,6 +70,11 @@ export function parseRuntimeSpec(text: string): RuntimeSpec {
     const issue = parsed.error.issues[0]!;
     throw new BundleError(`config.json: ${issue.path.join('.') || '(top)'}: ${issue.message}`);
   }
+  const policy = parsed.data.annotations?.[EXEC_POLICY_ANNOTATION];
+  if (policy !== undefined && !(EXEC_POLICIES as readonly string[]).includes(policy))
+    throw new BundleError(
+      `config.json: annotations.${EXEC_POLICY_ANNOTATION}: '${policy}' is not one of ${EXEC_POLICIES.join(', ')}`,
+    );
   return enforceVolumePolicy(parsed.data);
 }
 
@@ -108,6 +113,7 @@ export interface RunOptions {
     readonly readonly: boolean;
   }[];
   readonly memoryBytes?: number;
+  readonly execPolicy?: ExecPolicyName;
 }
 
 /** The image configuration fields a bundle starts from (OCI image config "config"). */
@@ -117,6 +123,19 @@ export interface ImageRunConfig {
   readonly Env?: readonly string[] | null;
   readonly WorkingDir?: string;
   readonly User?: string;
+}
+
+/** The annotation naming a container's exec policy (DESIGN.md §5; default measuredOnly). */
+export const EXEC_POLICY_ANNOTATION = 'org.rcontainer.exec-policy';
+/** Exec policies by name (what may be exec'd, and whether a process may enter from outside). */
+export const EXEC_POLICIES = ['measuredOnly', 'allow', 'deny'] as const;
+/** An exec policy name. */
+export type ExecPolicyName = (typeof EXEC_POLICIES)[number];
+
+/** The exec policy a spec names (measuredOnly when it names none). */
+export function execPolicyOf(spec: RuntimeSpec): ExecPolicyName {
+  const named = spec.annotations?.[EXEC_POLICY_ANNOTATION];
+  return named === undefined ? 'measuredOnly' : (named as ExecPolicyName);
 }
 
 /** The config.json of a container from its image's configuration and the run options. */
@@ -148,6 +167,7 @@ export function specFromImage(image: ImageRunConfig, run: RunOptions): RuntimeSp
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }],
       ...(run.memoryBytes !== undefined ? { resources: { memory: { limit: run.memoryBytes } } } : {}),
     },
+    ...(run.execPolicy !== undefined ? { annotations: { [EXEC_POLICY_ANNOTATION]: run.execPolicy } } : {}),
   };
   return parseRuntimeSpec(JSON.stringify(spec));
 }

@@ -150,7 +150,7 @@ describe('daemon API under rcontainer', () => {
     const { id } = (
       await call(daemon, 'POST', '/containers/create', {
         image: 'busybox',
-        cmd: ['sh', '-c', 'echo one; sleep 1; echo two; sleep 1; echo three'],
+        cmd: ['sh', '-c', 'echo one; sleep 0.2; echo two; sleep 0.2; echo three'],
       })
     ).json as { id: string };
     expect((await call(daemon, 'GET', `/containers/${id}/logs?follow=1`)).text).toBe(''); // not started: ends at once
@@ -164,7 +164,7 @@ describe('daemon API under rcontainer', () => {
       if (done) break;
       chunks.push(new TextDecoder().decode(value));
     }
-    // Each line came as the container wrote it (one second of simulated time apart), not at the end.
+    // Each line came as the container wrote it (0.2 s apart), not at the end.
     expect(chunks).toEqual(['one\n', 'two\n', 'three\n']);
     const after = (await call(daemon, 'GET', `/containers/${id}/json`)).json as { state: string };
     expect(after.state).toBe('exited');
@@ -202,6 +202,50 @@ describe('daemon API under rcontainer', () => {
       'out\ncat: /nope: No such file or directory\nend\n',
     );
     expect((await call(daemon, 'DELETE', `/containers/${id}`)).status).toBe(204);
+  });
+
+  it('applies the exec policy: deny refuses exec with 403, allow is created with a warning', async () => {
+    const denied = await call(daemon, 'POST', '/containers/create', {
+      image: 'busybox',
+      name: 'sealed',
+      cmd: ['sleep', '1000'],
+      execPolicy: 'deny',
+    });
+    expect(denied.json).toMatchObject({ name: 'sealed', warnings: [] });
+    await call(daemon, 'POST', '/containers/sealed/start');
+    const exec = await call(daemon, 'POST', '/containers/sealed/exec', { cmd: ['echo', 'x'] });
+    expect(exec.status).toBe(403);
+    expect(exec.json).toEqual({ message: 'exec into sealed is denied by its exec policy (deny)' });
+    const inspect = (await call(daemon, 'GET', '/containers/sealed/json')).json as {
+      config: { annotations?: Record<string, string> };
+    };
+    expect(inspect.config.annotations?.['org.rcontainer.exec-policy']).toBe('deny');
+    expect((await call(daemon, 'DELETE', '/containers/sealed?force=1')).status).toBe(204);
+
+    const open = await call(daemon, 'POST', '/containers/create', { image: 'busybox', execPolicy: 'allow' });
+    expect((open.json as { warnings: string[] }).warnings).toEqual([
+      expect.stringMatching(/^exec policy allow: binaries outside the measured image may run/),
+    ]);
+    expect((await call(daemon, 'DELETE', `/containers/${(open.json as { id: string }).id}`)).status).toBe(
+      204,
+    );
+    const bad = await call(daemon, 'POST', '/containers/create', { image: 'busybox', execPolicy: 'maybe' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('paces simulated time to host time: a sleeping container is still up after a moment', async () => {
+    const { id } = (
+      await call(daemon, 'POST', '/containers/create', { image: 'busybox', cmd: ['sleep', '30'] })
+    ).json as { id: string };
+    await call(daemon, 'POST', `/containers/${id}/start`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Host time bounds simulated time: 30 simulated seconds cannot have passed.
+    const info = (await call(daemon, 'GET', '/info')).json as { simulatedNs: number };
+    expect(((await call(daemon, 'GET', `/containers/${id}/json`)).json as { state: string }).state).toBe(
+      'running',
+    );
+    expect(info.simulatedNs).toBeLessThan(30e9);
+    expect((await call(daemon, 'DELETE', `/containers/${id}?force=1`)).status).toBe(204);
   });
 
   it('refuses bad requests with Docker statuses', async () => {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BundleError,
+  execPolicyOf,
   OCI_VERSION,
   parseRuntimeSpec,
   specFromImage,
@@ -39,6 +40,18 @@ describe('config.json', () => {
       /^config.json: linux.namespaces.0.type:/,
     );
     expect(() => parseRuntimeSpec('{')).toThrow(/^config.json is not JSON/);
+    expect(bad({ annotations: { 'org.rcontainer.exec-policy': 'sometimes' } })).toBe(
+      "config.json: annotations.org.rcontainer.exec-policy: 'sometimes' is not one of measuredOnly, allow, deny",
+    );
+  });
+
+  it('names the exec policy in an annotation, measuredOnly by default', () => {
+    const plain = parseRuntimeSpec(JSON.stringify(minimal));
+    expect(execPolicyOf(plain)).toBe('measuredOnly');
+    const denied = parseRuntimeSpec(
+      JSON.stringify({ ...minimal, annotations: { 'org.rcontainer.exec-policy': 'deny' } }),
+    );
+    expect(execPolicyOf(denied)).toBe('deny');
   });
 
   it('turns every bind mount into an untrusted, noexec volume', () => {
