@@ -74,7 +74,8 @@ describe('rcontainer daemon and client', () => {
 
     const ps = cli('ps');
     expect(ps.code).toBe(0);
-    expect(ps.stdout).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+STATUS\s+NAMES$/m);
+    expect(ps.stdout).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+NAMES$/m);
+    expect(ps.stdout).toMatch(/ ago\s+Up (Less than a second|\d+ seconds?)\s+/);
     expect(ps.stdout).toContain(id.slice(0, 12));
     const running = JSON.parse(cli('ps', '--json').stdout) as { id: string; state: string }[];
     expect(running.find((c) => c.id === id)?.state).toBe('running');

@@ -10,6 +10,8 @@ export interface ContainerSummary {
   readonly status?: string;
   readonly exitCode?: number;
   readonly createdNs?: number;
+  /** Host time of creation (ISO 8601). */
+  readonly createdAt?: string;
 }
 
 /** `GET /containers/{id}/json`. */

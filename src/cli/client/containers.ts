@@ -12,6 +12,7 @@ import type { DaemonClient } from './connect.js';
 import { withProgress } from './progress.js';
 import { eachId, withDaemon, type ClientOptions } from './session.js';
 import { printTable } from './table.js';
+import { ago } from '../human-duration.js';
 
 /** Options of `create` (and of `run` against the daemon). */
 export interface CreateOptions extends ClientOptions {
@@ -124,7 +125,7 @@ export async function rmCommand(
   );
 }
 
-/** `ps [-a] [--json]`: CONTAINER ID, IMAGE, COMMAND, STATUS, NAMES. */
+/** `ps [-a] [--json]`: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, NAMES. */
 export async function psCommand(options: ClientOptions & { all?: boolean; json?: boolean }): Promise<number> {
   return withDaemon(options, async (client) => {
     const rows = await client.json<ContainerSummary[]>(
@@ -135,9 +136,17 @@ export async function psCommand(options: ClientOptions & { all?: boolean; json?:
       console.log(JSON.stringify(rows, undefined, 2));
       return 0;
     }
+    const now = Date.now();
     printTable(
-      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'STATUS', 'NAMES'],
-      rows.map((row) => [row.id.slice(0, 12), row.image, quoteCommand(row.command), statusOf(row), row.name]),
+      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'],
+      rows.map((row) => [
+        row.id.slice(0, 12),
+        row.image,
+        quoteCommand(row.command),
+        ago(row.createdAt, now),
+        statusOf(row),
+        row.name,
+      ]),
     );
     return 0;
   });

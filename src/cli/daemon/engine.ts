@@ -27,6 +27,7 @@ import { ApiError, noSuchContainer } from './errors.js';
 import { createImageContainer, specForImage, startImageInit } from '../../designs/image-container.js';
 import { EngineError } from '../errors.js';
 import { execPolicyWarning } from '../exec-policy.js';
+import { ago, humanDuration } from '../human-duration.js';
 import {
   mountVolumes,
   parseVolume,
@@ -46,6 +47,8 @@ export interface EngineOptions {
   readonly cpus?: number;
   /** Where non-fatal problems go (default: stderr). */
   readonly warn?: (message: string) => void;
+  /** Host clock for the engine's records (created, started, finished); tests fix it. */
+  readonly clock?: () => number;
 }
 
 /** `POST /containers/create`. */
@@ -74,6 +77,7 @@ export interface ContainerSummary {
   readonly command: string;
   readonly state: ContainerState;
   readonly status: string;
+  readonly createdAt?: string;
   readonly exitCode: number;
   readonly createdNs: number;
 }
@@ -117,6 +121,7 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 export class Engine {
   private readonly watchers = new Set<() => void>();
   private readonly warn: (message: string) => void;
+  private readonly clock: () => number;
   readonly system: SimSystem;
   readonly store: ImageStore;
   readonly design: DesignName;
@@ -138,13 +143,19 @@ export class Engine {
     this.store = openImages(options.stateDir);
     const warn = options.warn ?? ((message: string) => console.error(`rcontainer daemon: ${message}`));
     this.warn = warn;
+    this.clock = options.clock ?? Date.now;
     // The machine restarted: nothing of the old one runs; running containers were killed.
     for (const { meta, spec } of loadContainers(options.stateDir, warn)) {
       const { cid: _gone, ...rest } = meta;
       void _gone;
       const restarted: ContainerMeta =
         meta.state === ContainerState.Running
-          ? { ...rest, state: transition(meta.name, meta.state, 'exited').state, exitCode: RESTART_EXIT_CODE }
+          ? {
+              ...rest,
+              state: transition(meta.name, meta.state, 'exited').state,
+              exitCode: RESTART_EXIT_CODE,
+              finishedAt: this.isoNow(),
+            }
           : rest;
       writeMeta(options.stateDir, restarted);
       this.containers.set(meta.id, { meta: restarted, spec, live: undefined });
@@ -189,6 +200,7 @@ export class Engine {
       state: ContainerState.Created,
       exitCode: 0,
       createdNs,
+      createdAt: this.isoNow(),
       cid: sim.cid,
       autoRemove: request.autoRemove === true,
       measurements: { ...sim.measurements, binaries: [...sim.measurements.binaries] },
@@ -197,6 +209,11 @@ export class Engine {
     this.containers.set(id, { meta, spec, live: { cid: sim.cid, init: undefined, volumes } });
     const warning = execPolicyWarning(request.execPolicy);
     return { id, name, warnings: warning === undefined ? [] : [warning] };
+  }
+
+  /** Host time now, for the engine's records. */
+  private isoNow(): string {
+    return new Date(this.clock()).toISOString();
   }
 
   /**
@@ -260,7 +277,7 @@ export class Engine {
         400,
       );
     }
-    this.update(container, { state: next.state, exitCode: 0, cid: live.cid });
+    this.update(container, { state: next.state, exitCode: 0, cid: live.cid, startedAt: this.isoNow() });
     return true;
   }
 
@@ -359,9 +376,10 @@ export class Engine {
         image: meta.image,
         command: spec.process.args.join(' '),
         state: meta.state,
-        status: statusOf(meta),
+        status: statusOf(meta, this.clock()),
         exitCode: meta.exitCode,
         createdNs: meta.createdNs,
+        ...(meta.createdAt !== undefined ? { createdAt: meta.createdAt } : {}),
       }));
   }
 
@@ -377,6 +395,9 @@ export class Engine {
       state: meta.state,
       exitCode: meta.exitCode,
       createdNs: meta.createdNs,
+      ...(meta.createdAt !== undefined ? { createdAt: meta.createdAt } : {}),
+      ...(meta.startedAt !== undefined ? { startedAt: meta.startedAt } : {}),
+      ...(meta.finishedAt !== undefined ? { finishedAt: meta.finishedAt } : {}),
       autoRemove: meta.autoRemove,
       config: spec,
       measurements: meta.measurements,
@@ -478,6 +499,7 @@ export class Engine {
       this.update(container, {
         state: next.state,
         exitCode: status === undefined ? RESTART_EXIT_CODE : exitCodeOf(status),
+        finishedAt: this.isoNow(),
       });
       if (container.meta.autoRemove) this.discard(container);
     }
@@ -589,14 +611,19 @@ export function exitCodeOf(status: number): number {
   return wIfSignaled(status) ? 128 + wTermSig(status) : wExitStatus(status);
 }
 
-function statusOf(meta: ContainerMeta): string {
+/** Docker's STATUS: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created" (host time `now`). */
+function statusOf(meta: ContainerMeta, now: number): string {
+  const since = (iso: string | undefined): number =>
+    iso === undefined ? 0 : Math.max(0, now - Date.parse(iso));
   switch (meta.state) {
     case ContainerState.Created:
       return 'Created';
     case ContainerState.Running:
-      return 'Up';
+      return meta.startedAt === undefined ? 'Up' : `Up ${humanDuration(since(meta.startedAt))}`;
     case ContainerState.Exited:
-      return `Exited (${meta.exitCode})`;
+      return meta.finishedAt === undefined
+        ? `Exited (${meta.exitCode})`
+        : `Exited (${meta.exitCode}) ${ago(meta.finishedAt, now)}`;
     case ContainerState.Removed:
       return 'Removed';
   }

@@ -20,6 +20,10 @@ const metaSchema = z.object({
   state: z.enum(Object.values(ContainerState) as [ContainerState, ...ContainerState[]]),
   exitCode: z.number().int(),
   createdNs: z.number().min(0),
+  /** Host times (ISO 8601) of creation, the last start and the last exit: engine records, not the model's. */
+  createdAt: z.string().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
   /** The container id on the machine (the mini-OS's cid); undefined once the machine restarted. */
   cid: z.number().int().optional(),
   autoRemove: z.boolean(),
