@@ -101,10 +101,15 @@ export interface EngineContainer {
   live: LiveContainer | undefined;
 }
 
-/** Simulated time per slice while the engine waits for something (stop, kill, exec). */
+/** An exec still running: its process and how to answer. */
+interface PendingExec {
+  readonly group: ThreadGroup;
+  readonly cid: number;
+  readonly resolve: (result: ExecResult) => void;
+}
+
+/** Simulated time per slice while the engine waits for something (stop, kill). */
 export const SLICE_NS = 10_000_000;
-/** Longest an exec may run (simulated) before it is killed. */
-const EXEC_LIMIT_NS = 60e9;
 /** Exit code of a container that was running when the machine restarted (as if SIGKILLed). */
 const RESTART_EXIT_CODE = 137;
 /** Docker's container names. */
@@ -113,6 +118,9 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 /** The engine of one daemon. */
 export class Engine {
   private readonly watchers = new Set<() => void>();
+  /** Execs still running. */
+  private readonly execs = new Set<PendingExec>();
+  private wakePump: () => void = () => {};
   private readonly warn: (message: string) => void;
   private readonly clock: () => number;
   readonly system: SimSystem;
@@ -310,8 +318,13 @@ export class Engine {
     this.refresh();
   }
 
-  /** Run `cmd` in a running container until it exits: its exit code and the output meanwhile. */
-  exec(ref: string, cmd: readonly string[], env: readonly string[] = []): ExecResult {
+  /**
+   * Run `cmd` in a running container: resolves when it exits with its exit code and output. It
+   * runs with the rest of the machine (the pump, paced like everything else), so other requests
+   * are served meanwhile; like Docker's, it may run for as long as it likes. One that blocks with
+   * nothing left to wake it (the whole machine idle) is killed (137).
+   */
+  exec(ref: string, cmd: readonly string[], env: readonly string[] = []): Promise<ExecResult> {
     const container = this.find(ref);
     transition(container.meta.name, container.meta.state, 'exec');
     const live = this.liveOf(container);
@@ -332,31 +345,37 @@ export class Engine {
       const missing = error.errno === -Errno.ENOENT;
       const why = missing ? 'executable file not found in $PATH' : error.message;
       const message = `exec: "${cmd[0] ?? ''}": ${why}\n`;
-      return { exitCode: missing ? 127 : 126, output: message, stdout: '', stderr: message };
+      return Promise.resolve({ exitCode: missing ? 127 : 126, output: message, stdout: '', stderr: message });
     }
-    for (let spent = 0; group.exitStatus === undefined; spent += SLICE_NS) {
-      const end = this.tick(SLICE_NS);
-      if (group.exitStatus !== undefined) break;
-      // Blocked with nothing left to wake it, or over its time: it is killed (137).
-      if (end === 'idle' || spent >= EXEC_LIMIT_NS) {
-        this.system.kernel.signalGroup(group, SIG.KILL);
-        this.system.run(1_000_000);
-        this.refresh();
-        break;
-      }
+    return new Promise<ExecResult>((resolve) => {
+      this.execs.add({ group, cid: live.cid, resolve });
+      this.wakePump();
+    });
+  }
+
+  /** Let the pump know there is work (an exec started outside of a request's end). */
+  onWork(wake: () => void): void {
+    this.wakePump = wake;
+  }
+
+  /** Answer the execs that ended. */
+  private settleExecs(): void {
+    for (const pending of [...this.execs]) {
+      const { group } = pending;
+      if (group.exitStatus === undefined) continue;
+      this.execs.delete(pending);
+      const chunks = this.system.kernel.consoleDevice.drain(pending.cid, this.system.consoleSession(group));
+      const text = (stream?: 1 | 2): string =>
+        Buffer.concat(
+          chunks.filter((c) => stream === undefined || c.stream === stream).map((c) => c.bytes),
+        ).toString('utf8');
+      pending.resolve({
+        exitCode: exitCodeOf(group.exitStatus),
+        output: text(),
+        stdout: text(1),
+        stderr: text(2),
+      });
     }
-    const session = this.system.consoleSession(group);
-    const chunks = this.system.kernel.consoleDevice.drain(live.cid, session);
-    const text = (stream?: 1 | 2): string =>
-      Buffer.concat(
-        chunks.filter((c) => stream === undefined || c.stream === stream).map((c) => c.bytes),
-      ).toString('utf8');
-    return {
-      exitCode: group.exitStatus === undefined ? 137 : exitCodeOf(group.exitStatus),
-      output: text(),
-      stdout: text(1),
-      stderr: text(2),
-    };
   }
 
   /** Containers, running ones only unless `all`, oldest first. */
@@ -452,6 +471,13 @@ export class Engine {
     if (!this.anyRunning()) return 'idle';
     const end = this.system.runFor(ns);
     this.refresh();
+    if (end === 'idle' && this.execs.size > 0) {
+      // Blocked with nothing left to wake them: the execs are killed (137).
+      for (const { group } of this.execs)
+        if (group.exitStatus === undefined) this.system.kernel.signalGroup(group, SIG.KILL);
+      this.system.run(1_000_000);
+      this.refresh();
+    }
     return end;
   }
 
@@ -479,6 +505,7 @@ export class Engine {
   /** Take console output and exits of every container on the machine. */
   private refresh(): void {
     this.refreshContainers();
+    this.settleExecs();
     this.changed();
   }
 
@@ -536,6 +563,7 @@ export class Engine {
     }
     this.containers.delete(container.meta.id);
     deleteContainer(this.stateDir, container.meta.id);
+    this.settleExecs();
     this.changed();
   }
 

@@ -54,6 +54,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     (error) => warn(`the machine stopped: ${(error as Error).message}`),
     options.realtime ?? true,
   );
+  engine.onWork(pump.wake);
   const app = createApi(engine, { wake: pump.wake });
   const server = createServer(getRequestListener(app.fetch));
   const where = await listen(server, options);

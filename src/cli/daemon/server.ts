@@ -108,7 +108,7 @@ export function createApi(engine: Engine, hooks: ApiHooks): Hono {
   });
   app.post('/containers/:id/exec', async (c) => {
     const request = await body(c, execSchema);
-    const result = engine.exec(c.req.param('id'), request.cmd, request.env ?? []);
+    const result = await engine.exec(c.req.param('id'), request.cmd, request.env ?? []);
     return c.json(result);
   });
   app.get('/containers/json', (c) => c.json(engine.list(flag(c, 'all'))));

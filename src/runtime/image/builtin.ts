@@ -44,7 +44,7 @@ const BUILTINS: Readonly<Record<BuiltinImageName, BuiltinSpec>> = {
   kv: {
     description: 'key-value server and client',
     programs: ['kv-server', 'kv-client'],
-    cmd: ['kv-server', '6379'],
+    cmd: ['kv-server', '-p', '6379'],
     exposedPorts: ['6379/tcp'],
   },
   httpd: {

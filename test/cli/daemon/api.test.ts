@@ -49,6 +49,9 @@ describe('daemon API under rcontainer', () => {
       cmd: ['kv-client', '-p', '6379', 'GET', 'k'],
     });
     expect(get.json).toEqual({ exitCode: 0, output: 'v\n', stdout: 'v\n', stderr: '' });
+    // An exec that blocks with nothing left to wake it (a second server, the machine idle) is killed.
+    const stuck = await call(daemon, 'POST', '/containers/kv1/exec', { cmd: ['kv-server', '-p', '7000'] });
+    expect(stuck.json).toMatchObject({ exitCode: 137, stdout: 'kv-server: listening on port 7000\n' });
     const missing = await call(daemon, 'POST', '/containers/kv1/exec', { cmd: ['no-such-tool'] });
     expect((missing.json as { exitCode: number }).exitCode).toBe(127);
 
@@ -248,6 +251,31 @@ describe('daemon API under rcontainer', () => {
       'running',
     );
     expect(info.simulatedNs).toBeLessThan(30e9);
+    expect((await call(daemon, 'DELETE', `/containers/${id}?force=1`)).status).toBe(204);
+  });
+
+  it('serves other requests while an exec runs, and answers the exec when it ends', async () => {
+    const { id } = (
+      await call(daemon, 'POST', '/containers/create', { image: 'busybox', cmd: ['sleep', '30'] })
+    ).json as { id: string };
+    await call(daemon, 'POST', `/containers/${id}/start`);
+    let answered = false;
+    const exec = call(daemon, 'POST', `/containers/${id}/exec`, {
+      cmd: ['sh', '-c', 'echo begin; sleep 0.3; echo end'],
+    }).then((answer) => {
+      answered = true;
+      return answer;
+    });
+    // The exec sleeps 0.3 s in real time: meanwhile the daemon answers a listing.
+    const listed = (await call(daemon, 'GET', '/containers/json')).json as { id: string }[];
+    expect(listed.map((c) => c.id)).toContain(id);
+    expect(answered).toBe(false);
+    expect((await exec).json).toEqual({
+      exitCode: 0,
+      output: 'begin\nend\n',
+      stdout: 'begin\nend\n',
+      stderr: '',
+    });
     expect((await call(daemon, 'DELETE', `/containers/${id}?force=1`)).status).toBe(204);
   });
 

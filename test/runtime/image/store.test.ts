@@ -74,7 +74,7 @@ describe('built-in images', () => {
     }
     expect(cmds).toEqual({
       busybox: ['sh'],
-      kv: ['kv-server', '6379'],
+      kv: ['kv-server', '-p', '6379'],
       httpd: ['httpd', '-p', '8080'],
       hackbench: ['hackbench'],
       build: ['build', '10'],
