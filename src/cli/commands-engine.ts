@@ -105,9 +105,10 @@ export function registerEngineCommands(
     .command('ps')
     .description('list containers (running ones unless -a)')
     .option('-a, --all', 'show every container')
+    .option('-q, --quiet', 'print only the container ids')
     .option('--json', 'print JSON')
     .option('--state-dir <dir>', STATE_DIR_HELP)
-    .action((options: ClientOptions & { all?: boolean; json?: boolean }) => {
+    .action((options: ClientOptions & { all?: boolean; json?: boolean; quiet?: boolean }) => {
       setPending(psCommand(options));
     });
 
@@ -115,9 +116,10 @@ export function registerEngineCommands(
     .command('logs')
     .description("print a container's console output")
     .option('-f, --follow', 'keep printing until the container stops')
+    .option('-n, --tail <lines>', "only the last lines ('all' for every line)", 'all')
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .argument('<container>', 'container id, id prefix or name')
-    .action((id: string, options: ClientOptions & { follow?: boolean }) => {
+    .action((id: string, options: ClientOptions & { follow?: boolean; tail?: string }) => {
       setPending(logsCommand(id, options));
     });
 

@@ -25,7 +25,7 @@ export async function engine<T>(body: () => Promise<T> | T): Promise<T> {
 
 /** `images [--json]`: REPOSITORY, TAG, IMAGE ID, SIZE; built-in images appear once pulled (made). */
 export async function imagesCommand(
-  options: EngineOptions & { json?: boolean; all?: boolean },
+  options: EngineOptions & { json?: boolean; all?: boolean; quiet?: boolean },
 ): Promise<number> {
   return engine(async () => {
     const store = images(options);
@@ -33,6 +33,10 @@ export async function imagesCommand(
     const rows = store.list().flatMap((image) => rowsOf(image));
     if (options.json) {
       console.log(JSON.stringify(rows, undefined, 2));
+      return 0;
+    }
+    if (options.quiet === true) {
+      for (const id of new Set(rows.map((r) => r.id))) console.log(id);
       return 0;
     }
     console.log(

@@ -94,8 +94,9 @@ program
   .description('list the images of the local store')
   .option('--json', 'print JSON')
   .option('-a, --all', 'make every built-in image first')
+  .option('-q, --quiet', 'print only the image ids')
   .option('--state-dir <dir>', 'engine state (default $RCONTAINER_STATE or ~/.rcontainer)')
-  .action((options: { json?: boolean; all?: boolean; stateDir?: string }) => {
+  .action((options: { json?: boolean; all?: boolean; quiet?: boolean; stateDir?: string }) => {
     pending = imagesCommand(options);
   });
 

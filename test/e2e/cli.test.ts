@@ -395,6 +395,7 @@ describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
     expect(runIn(dir, 'save', '-o', archive, 'kv').code).toBe(0);
     const rows = JSON.parse(runIn(dir, 'images', '--json').stdout) as { repository: string; tag: string }[];
     expect(rows.map((r) => `${r.repository}:${r.tag}`)).toEqual(['kv:latest']);
+    expect(runIn(dir, 'images', '-q').stdout).toMatch(/^[0-9a-f]{12}\n$/);
     expect(runIn(dir, 'rmi', 'kv').stdout).toMatch(/^Untagged: kv:latest\nDeleted: sha256:/);
     expect(runIn(dir, 'images', '--json').stdout.trim()).toBe('[]');
     expect(runIn(dir, 'load', '-i', archive).stdout.trim()).toBe('Loaded image: kv:latest');

@@ -118,6 +118,11 @@ describe('rcontainer daemon and client', () => {
       stdout: 'to-out\n',
       stderr: 'cat: /none: No such file or directory\n',
     });
+    expect(cli('logs', '--tail', '1', 'split').stderr).toBe('cat: /none: No such file or directory\n');
+    expect(cli('logs', '-n', '1', 'split').stdout).toBe('');
+    expect(cli('ps', '-aq').stdout.trim().split('\n')).toContain(
+      (JSON.parse(cli('inspect', 'split').stdout) as { id: string }[])[0]!.id.slice(0, 12),
+    );
     expect(cli('rm', 'split').code).toBe(0);
     const failing = cli('run', '--rm', 'busybox', 'sh', '-c', 'exit 3');
     expect(failing.code).toBe(3);

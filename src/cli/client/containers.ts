@@ -125,8 +125,10 @@ export async function rmCommand(
   );
 }
 
-/** `ps [-a] [--json]`: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, NAMES. */
-export async function psCommand(options: ClientOptions & { all?: boolean; json?: boolean }): Promise<number> {
+/** `ps [-a] [-q] [--json]`: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, NAMES (-q: the ids). */
+export async function psCommand(
+  options: ClientOptions & { all?: boolean; json?: boolean; quiet?: boolean },
+): Promise<number> {
   return withDaemon(options, async (client) => {
     const rows = await client.json<ContainerSummary[]>(
       'GET',
@@ -134,6 +136,10 @@ export async function psCommand(options: ClientOptions & { all?: boolean; json?:
     );
     if (options.json === true) {
       console.log(JSON.stringify(rows, undefined, 2));
+      return 0;
+    }
+    if (options.quiet === true) {
+      for (const row of rows) console.log(row.id.slice(0, 12));
       return 0;
     }
     const now = Date.now();

@@ -94,3 +94,17 @@ export function multiplex(runs: readonly ConsoleChunk[]): Uint8Array {
 export function joinRuns(runs: readonly ConsoleChunk[]): Uint8Array {
   return Buffer.concat(runs.map((run) => run.bytes));
 }
+
+/** The byte offset in console.log where its last `lines` lines begin (0 when it has fewer). */
+export function tailOffset(stateDir: string, id: string, lines: number): number {
+  const bytes = readConsole(stateDir, id);
+  // A last line without its newline counts as a line, as `tail` counts it.
+  let end = bytes.length;
+  if (end > 0 && bytes[end - 1] === 0x0a) end--;
+  let seen = 0;
+  for (let at = end - 1; at >= 0; at--) {
+    if (bytes[at] !== 0x0a) continue;
+    if (++seen === lines) return at + 1;
+  }
+  return lines === 0 ? bytes.length : 0;
+}

@@ -29,7 +29,7 @@ import { createImageContainer, specForImage, startImageInit } from '../../design
 import { EngineError } from '../errors.js';
 import { execPolicyWarning } from '../exec-policy.js';
 import { mountVolumes, releaseVolumes, writeBackVolumes, type MountedVolume } from '../volumes.js';
-import { appendConsole, readConsoleRuns } from './console-log.js';
+import { appendConsole, readConsoleRuns, tailOffset } from './console-log.js';
 import { deleteContainer, loadContainers, writeContainer, writeMeta, type ContainerMeta } from './records.js';
 
 /** Options of an engine. */
@@ -422,6 +422,13 @@ export class Engine {
     const container = this.find(ref);
     this.flush(container);
     return readConsoleRuns(this.stateDir, container.meta.id, since);
+  }
+
+  /** Where the last `lines` lines of a container's console output begin (for `logs --tail`). */
+  tailOffset(ref: string, lines: number): number {
+    const container = this.find(ref);
+    this.flush(container);
+    return tailOffset(this.stateDir, container.meta.id, lines);
   }
 
   /** True while the container runs (false also when there is no such container). */

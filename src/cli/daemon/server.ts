@@ -115,7 +115,11 @@ export function createApi(engine: Engine, hooks: ApiHooks): Hono {
   app.get('/containers/:id/json', (c) => c.json(engine.inspect(c.req.param('id'))));
   app.get('/containers/:id/logs', (c) => {
     const id = c.req.param('id');
-    const since = intQuery(c, 'since', 0);
+    const tail = c.req.query('tail');
+    const since = Math.max(
+      intQuery(c, 'since', 0),
+      tail === undefined || tail === 'all' ? 0 : engine.tailOffset(id, intQuery(c, 'tail', 0)),
+    );
     const framed = flag(c, 'multiplex');
     const runs = engine.logRuns(id, since); // 404 before anything is sent
     const headers = {

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Demultiplexer } from '../../../src/cli/client/demux.js';
-import { appendConsole, multiplex, readConsoleRuns } from '../../../src/cli/daemon/console-log.js';
+import {
+  appendConsole,
+  multiplex,
+  readConsoleRuns,
+  tailOffset,
+} from '../../../src/cli/daemon/console-log.js';
 import { containersDir } from '../../../src/cli/daemon/records.js';
 import type { ConsoleChunk } from '../../../src/kernel/core/console.js';
 import { tempState } from './helpers.js';
@@ -38,6 +43,17 @@ describe('console log on disk', () => {
     expect(text(readConsoleRuns(state, id, 6))).toEqual([[1, 'de']]);
     expect(readConsoleRuns(state, id, 8)).toEqual([]);
     expect(readConsoleRuns(state, id, 100)).toEqual([]);
+  });
+
+  it('finds where the last lines begin, as tail counts them', () => {
+    const { state, id } = newContainer();
+    appendConsole(state, id, [chunk(1, 'a\nb\n'), chunk(2, 'c\nd')]);
+    expect(tailOffset(state, id, 0)).toBe(7);
+    expect(tailOffset(state, id, 1)).toBe(6); // "d" without its newline is a line
+    expect(tailOffset(state, id, 2)).toBe(4);
+    expect(tailOffset(state, id, 4)).toBe(0);
+    expect(tailOffset(state, id, 10)).toBe(0);
+    expect(text(readConsoleRuns(state, id, tailOffset(state, id, 2)))).toEqual([[2, 'c\nd']]);
   });
 
   it('counts a log without an index as stdout', () => {
