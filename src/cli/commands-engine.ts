@@ -1,7 +1,8 @@
 /**
  * The commander wiring of the container engine's commands (Docker's names and habits): `run`
  * (through the daemon, or in this process with --rm when none runs), and `create`, `start`,
- * `exec`, `ps`, `logs`, `stop`, `kill`, `rm`, `inspect`, `attest`, `gpt`, which need the daemon.
+ * `exec`, `ps`, `logs`, `stop`, `kill`, `rm`, `inspect`, `attest`, `gpt`, `stats`, which need the
+ * daemon.
  */
 import type { Command } from 'commander';
 import { attestCommand } from './client/attest.js';
@@ -18,6 +19,7 @@ import {
 import { execCommand } from './client/exec.js';
 import { gptCommand } from './client/gpt.js';
 import { logsCommand } from './client/logs.js';
+import { statsCommand } from './client/stats.js';
 import { runDispatch } from './client/run.js';
 import type { ClientOptions } from './client/session.js';
 import type { RunCommandOptions } from './run.js';
@@ -180,5 +182,15 @@ export function registerEngineCommands(
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .action((options: ClientOptions & { json?: boolean }) => {
       setPending(gptCommand(options));
+    });
+
+  program
+    .command('stats')
+    .description('memory, processes and granules of running containers (or those named), now')
+    .option('--json', 'print JSON')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('[containers...]', 'container ids, id prefixes or names')
+    .action((ids: string[], options: ClientOptions & { json?: boolean }) => {
+      setPending(statsCommand(ids, options));
     });
 }

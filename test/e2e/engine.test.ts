@@ -85,6 +85,13 @@ describe('rcontainer daemon and client', () => {
     const [details] = JSON.parse(inspect.stdout) as { measurements?: { imageDigest?: string } }[];
     expect(details?.measurements?.imageDigest).toMatch(/^sha256:/);
 
+    const stats = cli('stats', id);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(
+      /^CONTAINER ID\s+NAME\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\s+GRANULES CTR\/SHIM\/PT$/m,
+    );
+    expect(stats.stdout).toMatch(/ unlimited\s+--\s+1\s+\d+\/\d+\/\d+$/m);
+
     const attest = cli('attest', id, '--nonce', '00112233');
     expect(attest.stdout).toMatch(/^verified:\s+yes$/m);
     expect(attest.code).toBe(0);

@@ -279,6 +279,33 @@ describe('daemon API under rcontainer', () => {
     expect((await call(daemon, 'DELETE', `/containers/${id}?force=1`)).status).toBe(204);
   });
 
+  it('reports what a container holds: memory against its limit, processes, granules', async () => {
+    const { id } = (
+      await call(daemon, 'POST', '/containers/create', {
+        image: 'busybox',
+        cmd: ['sh', '-c', 'sleep 30 & sleep 30'],
+        memory: 8 * 2 ** 20,
+      })
+    ).json as { id: string };
+    const before = (await call(daemon, 'GET', `/containers/${id}/stats`)).json as {
+      memory: { usage: number; limit: number | null };
+      pids: number;
+      granules: { ctr: number; shim: number; pt: number };
+    };
+    expect(before.pids).toBe(0);
+    await call(daemon, 'POST', `/containers/${id}/start`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = (await call(daemon, 'GET', `/containers/${id}/stats`)).json as typeof before;
+    expect(now.pids).toBe(3); // sh and its two sleeps
+    expect(now.memory.limit).toBe(8 * 2 ** 20);
+    expect(now.memory.usage).toBeGreaterThan(0);
+    expect(now.granules.ctr).toBeGreaterThan(0);
+    expect(now.granules.shim).toBeGreaterThan(0);
+    expect(now.granules.pt).toBeGreaterThan(0);
+    expect((await call(daemon, 'GET', '/containers/nope/stats')).status).toBe(404);
+    expect((await call(daemon, 'DELETE', `/containers/${id}?force=1`)).status).toBe(204);
+  });
+
   it('refuses bad requests with Docker statuses', async () => {
     const badJson = await call(daemon, 'POST', '/containers/create', '{not json');
     expect(badJson.status).toBe(400);

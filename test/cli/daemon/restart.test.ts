@@ -89,6 +89,10 @@ describe('daemon under native', () => {
     expect((await call(daemon, 'GET', '/gpt')).status).toBe(409);
     expect((await call(daemon, 'POST', `/containers/${id}/start`)).status).toBe(204);
     await waitForLog(daemon, id, 'native');
+    // No mini-OS, no granules of its own.
+    expect(
+      ((await call(daemon, 'GET', `/containers/${id}/stats`)).json as { granules: unknown }).granules,
+    ).toBeNull();
     await daemon.close();
   });
 });
