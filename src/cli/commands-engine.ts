@@ -13,7 +13,9 @@ import {
   psCommand,
   rmCommand,
   startCommand,
+  restartCommand,
   stopCommand,
+  waitCommand,
   type CreateOptions,
 } from './client/containers.js';
 import { execCommand } from './client/exec.js';
@@ -133,6 +135,25 @@ export function registerEngineCommands(
     .argument('<containers...>', 'container ids, id prefixes or names')
     .action((ids: string[], options: ClientOptions & { time?: string }) => {
       setPending(stopCommand(ids, options));
+    });
+
+  program
+    .command('restart')
+    .description('stop containers (SIGTERM, then SIGKILL after a grace period) and start them again')
+    .option('-t, --time <seconds>', 'simulated seconds to wait before SIGKILL (default 10)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<containers...>', 'container ids, id prefixes or names')
+    .action((ids: string[], options: ClientOptions & { time?: string }) => {
+      setPending(restartCommand(ids, options));
+    });
+
+  program
+    .command('wait')
+    .description('block until containers stop, then print their exit codes')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<containers...>', 'container ids, id prefixes or names')
+    .action((ids: string[], options: ClientOptions) => {
+      setPending(waitCommand(ids, options));
     });
 
   program

@@ -164,6 +164,18 @@ describe('rcontainer daemon and client', () => {
     expect(cli('rm', '-f', id).code).toBe(0);
   });
 
+  it('waits for a container and restarts it', () => {
+    const id = cli('run', '-d', 'busybox', 'sh', '-c', 'sleep 0.2; exit 3').stdout.trim();
+    expect(cli('wait', id)).toMatchObject({ code: 0, stdout: '3\n' });
+    expect(cli('restart', id)).toMatchObject({ code: 0, stdout: `${id}\n` });
+    expect(cli('wait', id, 'nope')).toMatchObject({
+      code: 125,
+      stdout: '3\n',
+      stderr: 'rcontainer: No such container: nope\n',
+    });
+    expect(cli('rm', id).code).toBe(0);
+  });
+
   it('gives 127 for a command that does not exist in exec', () => {
     const id = cli('run', '-d', 'kv').stdout.trim();
     const missing = cli('exec', id, 'no-such-program');

@@ -99,6 +99,39 @@ export async function stopCommand(
   );
 }
 
+/** `restart [-t SECONDS] ID...`: stop (as `stop` does, if it runs), then start again. */
+export async function restartCommand(
+  ids: string[],
+  options: ClientOptions & { time?: string },
+): Promise<number> {
+  const query = options.time === undefined ? '' : `?t=${seconds(options.time)}`;
+  return withDaemon(options, (client) =>
+    eachId(ids, (id) =>
+      withProgress(`restarting ${id}`, client.call('POST', containerPath(id, `/restart${query}`))).then(
+        () => {},
+      ),
+    ),
+  );
+}
+
+/** `wait ID...`: block until each stops and print its exit code (as Docker, exit 0; 125 on errors). */
+export async function waitCommand(ids: string[], options: ClientOptions): Promise<number> {
+  return withDaemon(options, async (client) => {
+    let failed = false;
+    for (const id of ids) {
+      try {
+        const { exitCode } = await client.json<{ exitCode: number }>('POST', containerPath(id, '/wait'));
+        console.log(exitCode);
+      } catch (error) {
+        if (!(error instanceof EngineError)) throw error;
+        console.error(`rcontainer: ${error.message}`);
+        failed = true;
+      }
+    }
+    return failed ? 125 : 0;
+  });
+}
+
 /** `kill [-s SIGNAL] ID...` (a name, with or without SIG, or a number; default KILL). */
 export async function killCommand(
   ids: string[],

@@ -441,6 +441,23 @@ export class Engine {
     }
   }
 
+  /** Resolves with a container's exit code once it is not running (at once if it is not). */
+  wait(ref: string): Promise<number> {
+    const id = this.find(ref).meta.id;
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        const container = this.containers.get(id);
+        if (container !== undefined && container.meta.state === ContainerState.Running) return false;
+        resolve(container?.meta.exitCode ?? 0);
+        return true;
+      };
+      if (check()) return;
+      const unwatch = this.watch(() => {
+        if (check()) unwatch();
+      });
+    });
+  }
+
   /** Call `watcher` whenever output or a container's state may have changed: returns its removal. */
   watch(watcher: () => void): () => void {
     this.watchers.add(watcher);

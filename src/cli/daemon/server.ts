@@ -103,6 +103,13 @@ export function createApi(engine: Engine, hooks: ApiHooks): Hono {
     const stopped = engine.stop(c.req.param('id'), intQuery(c, 't', 10));
     return c.body(null, stopped ? 204 : 304);
   });
+  app.post('/containers/:id/restart', async (c) => {
+    const id = c.req.param('id');
+    engine.stop(id, intQuery(c, 't', 10));
+    await engine.start(id);
+    return c.body(null, 204);
+  });
+  app.post('/containers/:id/wait', async (c) => c.json({ exitCode: await engine.wait(c.req.param('id')) }));
   app.post('/containers/:id/kill', (c) => {
     engine.kill(c.req.param('id'), intQuery(c, 'signal', 9));
     return c.body(null, 204);

@@ -306,6 +306,23 @@ describe('daemon API under rcontainer', () => {
     expect((await call(daemon, 'DELETE', `/containers/${id}?force=1`)).status).toBe(204);
   });
 
+  it('restarts a container (its writable layer kept) and waits for one to stop', async () => {
+    const { id } = (
+      await call(daemon, 'POST', '/containers/create', {
+        image: 'busybox',
+        cmd: ['sh', '-c', 'echo run >> /runs; cat /runs | wc -l; sleep 0.2; exit 4'],
+      })
+    ).json as { id: string };
+    expect((await call(daemon, 'POST', `/containers/${id}/restart`)).status).toBe(204); // from created
+    expect((await call(daemon, 'POST', `/containers/${id}/wait`)).json).toEqual({ exitCode: 4 });
+    expect((await call(daemon, 'POST', `/containers/${id}/restart`)).status).toBe(204); // from exited
+    expect((await call(daemon, 'POST', `/containers/${id}/wait`)).json).toEqual({ exitCode: 4 });
+    expect((await call(daemon, 'POST', `/containers/${id}/wait`)).json).toEqual({ exitCode: 4 }); // at once
+    expect((await call(daemon, 'GET', `/containers/${id}/logs`)).text).toBe('1\n2\n');
+    expect((await call(daemon, 'POST', '/containers/nope/wait')).status).toBe(404);
+    expect((await call(daemon, 'DELETE', `/containers/${id}`)).status).toBe(204);
+  });
+
   it('refuses bad requests with Docker statuses', async () => {
     const badJson = await call(daemon, 'POST', '/containers/create', '{not json');
     expect(badJson.status).toBe(400);
