@@ -7,7 +7,15 @@
  * (added and changed files and directories; files deleted in the container stay on the host), not
  * shared live as a bind mount is.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { discardLayer, installImageTree, mountVolume, readVolume } from '../designs/image-container.js';
 import type { SimSystem } from '../designs/system.js';
@@ -34,7 +42,7 @@ export interface MountedVolume extends VolumeSpec {
 const MAX_ENTRIES = 4096;
 const MAX_BYTES = 64 * 2 ** 20;
 
-/** Parse `SRC:DST[:ro|rw]`; SRC must be an existing directory, DST an absolute path. */
+/** Parse `SRC:DST[:ro|rw]`: SRC a directory (made if missing), DST an absolute path. */
 export function parseVolume(text: string): VolumeSpec {
   const parts = text.split(':');
   if (parts.length < 2 || parts.length > 3)
@@ -49,13 +57,17 @@ export function parseVolume(text: string): VolumeSpec {
   if (['/proc', '/dev'].some((p) => destination === p || destination.startsWith(`${p}/`)))
     throw new EngineError(`invalid volume '${text}': ${destination} is a mount of the container itself`);
   const path = resolve(source);
-  let directory = false;
-  try {
-    directory = statSync(path).isDirectory();
-  } catch {
-    directory = false;
+  // As Docker's -v does, a host directory that does not exist is made.
+  if (!existsSync(path)) {
+    try {
+      mkdirSync(path, { recursive: true });
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new EngineError(`invalid volume '${text}': cannot make ${path} (${reason})`);
+    }
   }
-  if (!directory) throw new EngineError(`invalid volume '${text}': ${path} is not a directory`);
+  if (!statSync(path).isDirectory())
+    throw new EngineError(`invalid volume '${text}': ${path} is not a directory`);
   return { source: path, destination, readonly: mode === 'ro' };
 }
 

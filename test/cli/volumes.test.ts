@@ -1,6 +1,6 @@
 // -v volumes at the level of one machine: parsing, nesting, refusals, write-back and release of the
 // host pages a volume's copy took.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,12 @@ describe('parseVolume', () => {
     expect(parseVolume(`${dir}:/data:rw`).readonly).toBe(false);
   });
 
+  it('makes a host directory that does not exist, as Docker does', () => {
+    const missing = join(hostDir(), 'new', 'sub');
+    expect(parseVolume(`${missing}:/data`).source).toBe(missing);
+    expect(statSync(missing).isDirectory()).toBe(true);
+  });
+
   it.each([
     ['/tmp', 'use HOST_DIR:CONTAINER_DIR'],
     ['/tmp:/a:rx', "invalid volume mode 'rx'"],
@@ -25,7 +31,7 @@ describe('parseVolume', () => {
     ['/tmp:/', 'must be absolute, not /'],
     ['/tmp:/a/../b', 'without ..'],
     ['/tmp:/proc/x', 'is a mount of the container itself'],
-    ['/no/such/dir:/a', 'is not a directory'],
+    ['/etc/passwd:/a', '/etc/passwd is not a directory'],
   ])('refuses %s', (text, message) => {
     expect(() => parseVolume(text)).toThrow(EngineError);
     expect(() => parseVolume(text)).toThrow(message);

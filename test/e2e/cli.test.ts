@@ -357,9 +357,9 @@ describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
     );
     expect(exec.code).toBe(126);
 
-    const missing = runIn(dir, 'run', '--rm', '-v', `${join(host, 'nope')}:/data`, 'busybox', 'true');
-    expect(missing.code).toBe(125);
-    expect(missing.stderr.trim()).toMatch(/^rcontainer: invalid volume .*is not a directory$/);
+    const notDir = runIn(dir, 'run', '--rm', '-v', `${join(host, 'in.txt')}:/data`, 'busybox', 'true');
+    expect(notDir.code).toBe(125);
+    expect(notDir.stderr.trim()).toMatch(/^rcontainer: invalid volume .*in\.txt is not a directory$/);
 
     // 4 MiB of user memory: touching 8 MiB is OOM-killed (SIGKILL: 137); 16 MiB is enough.
     const touch = ['hackbench', 'lmbench', 'pagefault', '-n', '2048'];

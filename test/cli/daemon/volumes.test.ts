@@ -88,9 +88,11 @@ describe('volumes through the daemon', () => {
 
   it('refuses volumes it cannot use with 400, leaving nothing behind', async () => {
     const before = ((await call(daemon, 'GET', '/containers/json?all=1')).json as unknown[]).length;
+    const file = join(hostDir(), 'a-file');
+    writeFileSync(file, 'x');
     const missing = await call(daemon, 'POST', '/containers/create', {
       image: 'busybox',
-      volumes: [{ source: join(hostDir(), 'nope'), destination: '/v', readonly: false }],
+      volumes: [{ source: file, destination: '/v', readonly: false }],
     });
     expect(missing.status).toBe(400);
     expect((missing.json as { message: string }).message).toMatch(/is not a directory$/);
