@@ -14,7 +14,7 @@ export interface SimCommandOptions {
   readonly maxSteps?: string;
 }
 
-/** Run a program; its output goes to stdout; the exit code is the program's. */
+/** Run a program; its stdout and stderr go to ours; the exit code is the program's. */
 export function simCommand(argv: string[], options: SimCommandOptions): number {
   if (!DESIGNS.includes(options.design as DesignName))
     throw new UserError(`sim: --design must be one of ${DESIGNS.join(', ')}, not '${options.design}'`);
@@ -48,7 +48,8 @@ export function simCommand(argv: string[], options: SimCommandOptions): number {
       ),
     );
   } else {
-    process.stdout.write(result.output);
+    for (const { stream, bytes } of result.streams)
+      (stream === 2 ? process.stderr : process.stdout).write(bytes);
     if (options.stats) for (const line of formatStats(result.stats)) console.error(`[sim] ${line}`);
   }
   if (!result.finished) {

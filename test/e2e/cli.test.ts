@@ -239,6 +239,15 @@ describe('rcontainer sim', () => {
     expect(stderr).toMatch(/\[sim\] rc_\* calls: .*rc_set_pte \d+/);
   });
 
+  it("writes the program's stderr to stderr", () => {
+    const { code, stdout, stderr } = run('sim', '--', 'sh', '-c', 'echo out; cat /nope; echo end');
+    expect({ code, stdout, stderr }).toEqual({
+      code: 0,
+      stdout: 'out\nend\n',
+      stderr: 'cat: /nope: No such file or directory\n',
+    });
+  });
+
   it('refuses bad arguments and unknown programs with one line and exit code 2', () => {
     const design = run('sim', '--design', 'vm', '--', 'true');
     expect(design.code).toBe(2);

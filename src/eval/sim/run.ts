@@ -19,7 +19,10 @@ export interface SimRunOptions {
 
 /** What a run produced. */
 export interface SimRunResult {
+  /** Everything the program printed, both streams in order. */
   readonly output: string;
+  /** The same output as runs of its stdout (1) and stderr (2). */
+  readonly streams: readonly { readonly stream: 1 | 2; readonly bytes: Uint8Array }[];
   /** The program's exit code (128 + signal if it was killed), or undefined if it never ended. */
   readonly exitCode: number | undefined;
   readonly signal: number | undefined;
@@ -54,6 +57,7 @@ export function simulate(options: SimRunOptions): SimRunResult {
     status === undefined ? undefined : signal !== undefined ? 128 + signal : wExitStatus(status);
   return {
     output: system.outputText(),
+    streams: system.kernel.consoleDevice.chunks(group.cid),
     exitCode,
     signal,
     stats: collectStats(system),
