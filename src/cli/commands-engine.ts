@@ -1,7 +1,7 @@
 /**
  * The commander wiring of the container engine's commands (Docker's names and habits): `run`
  * (through the daemon, or in this process with --rm when none runs), and `create`, `start`,
- * `exec`, `ps`, `logs`, `stop`, `kill`, `rm`, `inspect`, `attest`, `gpt`, `stats`, which need the
+ * `exec`, `ps`, `logs`, `stop`, `kill`, `rm`, `inspect`, `attest`, `gpt`, `stats`, `top`, which need the
  * daemon.
  */
 import type { Command } from 'commander';
@@ -21,7 +21,7 @@ import {
 import { execCommand } from './client/exec.js';
 import { gptCommand } from './client/gpt.js';
 import { logsCommand } from './client/logs.js';
-import { statsCommand } from './client/stats.js';
+import { statsCommand, topCommand } from './client/stats.js';
 import { runDispatch } from './client/run.js';
 import type { ClientOptions } from './client/session.js';
 import type { RunCommandOptions } from './run.js';
@@ -203,6 +203,16 @@ export function registerEngineCommands(
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .action((options: ClientOptions & { json?: boolean }) => {
       setPending(gptCommand(options));
+    });
+
+  program
+    .command('top')
+    .description("a running container's processes as its kernel schedules them")
+    .option('--json', 'print JSON')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<container>', 'container id, id prefix or name')
+    .action((id: string, options: ClientOptions & { json?: boolean }) => {
+      setPending(topCommand(id, options));
     });
 
   program

@@ -1,7 +1,7 @@
 /**
  * `rcontainer stats [--json] [CONTAINER...]`: what running containers (or the ones named) hold on
  * the daemon's machine now, as `docker stats --no-stream` shows it, with the granules the mini-OS
- * gave each under rcontainer.
+ * gave each under rcontainer. `rcontainer top CONTAINER`: its processes, as `docker top`.
  */
 import { containerPath, type ContainerSummary } from './api.js';
 import { withDaemon, type ClientOptions } from './session.js';
@@ -53,6 +53,41 @@ export async function statsCommand(
         r.memory.limit === null ? '--' : `${((100 * r.memory.usage) / r.memory.limit).toFixed(2)}%`,
         String(r.pids),
         r.granules === null ? '-- (native)' : `${r.granules.ctr}/${r.granules.shim}/${r.granules.pt}`,
+      ]),
+    );
+    return 0;
+  });
+}
+
+/** GET /containers/{id}/top (daemon/stats.ts). */
+interface TopProcess {
+  readonly pid: number;
+  readonly containerPid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  readonly threads: number;
+  readonly state: string;
+  readonly command: string;
+}
+
+/** `top [--json] CONTAINER`. */
+export async function topCommand(id: string, options: ClientOptions & { json?: boolean }): Promise<number> {
+  return withDaemon(options, async (client) => {
+    const processes = await client.json<TopProcess[]>('GET', containerPath(id, '/top'));
+    if (options.json === true) {
+      console.log(JSON.stringify(processes, undefined, 2));
+      return 0;
+    }
+    printTable(
+      ['UID', 'PID', 'PPID', 'PID (CONTAINER)', 'THREADS', 'STATE', 'CMD'],
+      processes.map((p) => [
+        String(p.uid),
+        String(p.pid),
+        String(p.ppid),
+        String(p.containerPid),
+        String(p.threads),
+        p.state,
+        p.command,
       ]),
     );
     return 0;

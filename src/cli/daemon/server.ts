@@ -12,7 +12,7 @@ import { followOutput } from './follow.js';
 import type { Engine } from './engine.js';
 import { ApiError } from './errors.js';
 import { attestContainer, gptOf, infoOf } from './inspection.js';
-import { statsOf } from './stats.js';
+import { statsOf, topOf } from './stats.js';
 
 /** What the server needs besides the engine: a way to wake the pump after a request. */
 export interface ApiHooks {
@@ -141,6 +141,7 @@ export function createApi(engine: Engine, hooks: ApiHooks): Hono {
     return c.body(null, 204);
   });
   app.get('/containers/:id/stats', (c) => c.json(statsOf(engine, c.req.param('id'))));
+  app.get('/containers/:id/top', (c) => c.json(topOf(engine, c.req.param('id'))));
   app.get('/containers/:id/attest', (c) =>
     c.json(attestContainer(engine, c.req.param('id'), c.req.query('nonce'))),
   );

@@ -1,4 +1,5 @@
 /**
+ * GET /containers/{id}/top: its processes as the kernel sees them (`docker top`).
  * GET /containers/{id}/stats: what a container holds on the machine now, as `docker stats
  * --no-stream` shows it: user memory charged to it against its limit, its processes, and under
  * rcontainer the granules the mini-OS has given it (CTR: its memory, SHIM: its con-shim and the
@@ -45,4 +46,43 @@ export function statsOf(engine: Engine, ref: string): StatsAnswer {
             pt: cid === undefined ? 0 : ownership.count(Owner.Pt, cid),
           },
   };
+}
+
+/** One process of GET /containers/{id}/top. */
+export interface TopProcess {
+  /** Pid on the machine (the host's pid namespace). */
+  readonly pid: number;
+  /** Pid in the container's pid namespace. */
+  readonly containerPid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  readonly threads: number;
+  /** R (running or runnable) or S (sleeping). */
+  readonly state: string;
+  readonly command: string;
+}
+
+/** The live processes of container `ref` (`docker top`): what its kernel schedules, oldest first. */
+export function topOf(engine: Engine, ref: string): TopProcess[] {
+  const { live } = engine.find(ref);
+  if (live === undefined) return [];
+  const kernel = engine.system.kernel;
+  const rootPid = kernel.rootNs.pid;
+  const out: TopProcess[] = [];
+  for (const group of kernel.allGroups()) {
+    if (group.cid !== live.cid || group.zombie) continue;
+    const threads = [...group.threads];
+    const leader = threads[0];
+    const inner = leader?.ns.pid;
+    out.push({
+      pid: group.pidIn(rootPid),
+      containerPid: inner === undefined ? 0 : group.pidIn(inner),
+      ppid: group.parent?.pidIn(rootPid) ?? 0,
+      uid: leader?.cred.euid ?? 0,
+      threads: threads.length,
+      state: threads.some((t) => t.state === 'running' || t.state === 'runnable') ? 'R' : 'S',
+      command: group.exePath === '' ? group.comm : group.exePath,
+    });
+  }
+  return out.sort((a, b) => a.pid - b.pid);
 }

@@ -279,7 +279,7 @@ describe('daemon API under rcontainer', () => {
     expect((await call(daemon, 'DELETE', `/containers/${id}?force=1`)).status).toBe(204);
   });
 
-  it('reports what a container holds: memory against its limit, processes, granules', async () => {
+  it('reports what a container holds: memory against its limit, processes (top), granules', async () => {
     const { id } = (
       await call(daemon, 'POST', '/containers/create', {
         image: 'busybox',
@@ -297,6 +297,16 @@ describe('daemon API under rcontainer', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const now = (await call(daemon, 'GET', `/containers/${id}/stats`)).json as typeof before;
     expect(now.pids).toBe(3); // sh and its two sleeps
+    const top = (await call(daemon, 'GET', `/containers/${id}/top`)).json as {
+      containerPid: number;
+      command: string;
+      state: string;
+    }[];
+    expect(top.map((p) => [p.containerPid, p.command, p.state])).toEqual([
+      [1, '/bin/sh', 'S'],
+      [2, '/bin/sleep', 'S'],
+      [3, '/bin/sleep', 'S'],
+    ]);
     expect(now.memory.limit).toBe(8 * 2 ** 20);
     expect(now.memory.usage).toBeGreaterThan(0);
     expect(now.granules.ctr).toBeGreaterThan(0);
