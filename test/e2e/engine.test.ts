@@ -92,6 +92,8 @@ describe('rcontainer daemon and client', () => {
     );
     expect(stats.stdout).toMatch(/ unlimited\s+--\s+1\s+\d+\/\d+\/\d+$/m);
 
+    expect(cli('top', id).stdout).toMatch(/^0\s+\d+\s+0\s+1\s+1\s+S\s+\/bin\/kv-server$/m);
+
     const attest = cli('attest', id, '--nonce', '00112233');
     expect(attest.stdout).toMatch(/^verified:\s+yes$/m);
     expect(attest.code).toBe(0);
