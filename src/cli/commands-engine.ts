@@ -62,7 +62,8 @@ export function registerEngineCommands(
         'create a container from an image and run it: through the daemon when one runs, else in this process (--rm)',
       )
       .option('--rm', 'remove the container when it exits')
-      .option('-d, --detach', 'run in the background and print the container id (needs the daemon)'),
+      .option('-d, --detach', 'run in the background and print the container id (needs the daemon)')
+      .option('-i, --interactive', 'give the container this standard input (read to its end first)'),
   )
     .option('--design <design>', 'native or rcontainer (without a daemon)', 'rcontainer')
     .option('--seed <seed>', 'machine seed (without a daemon)')
@@ -97,13 +98,16 @@ export function registerEngineCommands(
     .command('exec')
     .description("run a command in a running container; exit with the command's code")
     .option('-e, --env <NAME=value>', 'set an environment variable', collect, [])
+    .option('-i, --interactive', 'give the command this standard input (read to its end first)')
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .argument('<container>', 'container id, id prefix or name')
     .argument('<command...>', 'command and arguments')
     .passThroughOptions()
-    .action((id: string, command: string[], options: ClientOptions & { env: string[] }) => {
-      setPending(execCommand(id, command, options));
-    });
+    .action(
+      (id: string, command: string[], options: ClientOptions & { env: string[]; interactive?: boolean }) => {
+        setPending(execCommand(id, command, options));
+      },
+    );
 
   program
     .command('ps')

@@ -13,6 +13,7 @@ import { openImages, stateDir } from './engine-state.js';
 import { EngineError } from './errors.js';
 import { execPolicyWarning, parseExecPolicy } from './exec-policy.js';
 import { parseMemorySize } from './memory-size.js';
+import { readStdin } from './stdin.js';
 import { mountVolumes, parseVolume, writeBackVolumes, type MountedVolume } from './volumes.js';
 import { engine, isBuiltin, type EngineOptions } from './images.js';
 
@@ -29,6 +30,8 @@ export interface RunCommandOptions extends EngineOptions {
   /** `-v HOST_DIR:CONTAINER_DIR[:ro]`, repeated. */
   readonly volume?: string[];
   readonly execPolicy?: string;
+  /** `-i`: this process's standard input becomes the container's. */
+  readonly interactive?: boolean;
   readonly design: string;
   readonly seed?: string;
 }
@@ -51,6 +54,7 @@ export async function runCommand(
   const user = parseUser(options.user);
   const volumes = (options.volume ?? []).map(parseVolume);
   const execPolicy = parseExecPolicy(options.execPolicy);
+  const input = options.interactive === true ? readStdin() : undefined;
   const warning = execPolicyWarning(execPolicy);
   if (warning !== undefined) console.error(`rcontainer: warning: ${warning}`);
   return engine(async () => {
@@ -76,6 +80,7 @@ export async function runCommand(
       });
       ({ cid } = await createImageContainer(system, store, record, spec));
       mounted = mountVolumes(system, cid, volumes);
+      if (input !== undefined) system.kernel.consoleDevice.setInput(cid, 0, input);
       startImageInit(system, cid, spec);
     } catch (error) {
       if (error instanceof SpawnError) {

@@ -231,7 +231,7 @@ export class SimSystem {
         kernel.exitTaskHere(pe, task, 0x7f00, false);
         throw new SpawnError('/dev/console', file, 'cannot be opened');
       }
-      if (fd > 0) file.stdio = { session, stream: fd === 1 ? 1 : 2 };
+      file.stdio = { session, stream: fd === 2 ? 2 : 1 }; // stdin reads the session's input
       task.files.setAt(fd, file);
     }
     this.sessions.set(task.group, session);

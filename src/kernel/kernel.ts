@@ -102,7 +102,7 @@ export class Kernel implements KernelServices, KernelHandlers {
     );
     this.console = {
       write: (ctx, va, length, tag) => this.consoleDevice.write(ctx, va, length, tag),
-      read: (ctx, va, length) => this.consoleDevice.read(ctx, va, length),
+      read: (ctx, va, length, tag) => this.consoleDevice.read(ctx, va, length, tag),
     };
     const rootPid = new PidNamespace(undefined);
     this.rootNs = {

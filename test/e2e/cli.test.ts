@@ -284,9 +284,16 @@ describe('rcontainer bench kernel', () => {
 
 describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
   const state = (): string => mkdtempSync(join(tmpdir(), 'rcontainer-state-'));
-  const runIn = (dir: string, ...args: string[]): { code: number; stdout: string; stderr: string } => {
+  const runIn = (dir: string, ...args: string[]): { code: number; stdout: string; stderr: string } =>
+    runWithInput(dir, '', ...args);
+  const runWithInput = (
+    dir: string,
+    input: string,
+    ...args: string[]
+  ): { code: number; stdout: string; stderr: string } => {
     const result = spawnSync(process.execPath, [CLI, ...args], {
       encoding: 'utf8',
+      input,
       env: { ...process.env, RCONTAINER_STATE: dir },
     });
     return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
@@ -395,6 +402,12 @@ describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
       code: 125,
       stderr: "rcontainer: --exec-policy must be one of measuredOnly, allow, deny, not 'sometimes'\n",
     });
+  });
+
+  it('pipes standard input into the container with -i, and none without', () => {
+    const dir = state();
+    expect(runWithInput(dir, 'a\nb\n', 'run', '--rm', '-i', 'busybox', 'wc', '-l').stdout).toBe('2\n');
+    expect(runWithInput(dir, 'a\nb\n', 'run', '--rm', 'busybox', 'wc', '-l').stdout).toBe('0\n');
   });
 
   it('lists, saves, loads and removes images', () => {

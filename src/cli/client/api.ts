@@ -39,6 +39,8 @@ export interface CreateRequest {
   readonly memory?: number;
   readonly volumes?: readonly { source: string; destination: string; readonly: boolean }[];
   readonly execPolicy?: 'measuredOnly' | 'allow' | 'deny';
+  /** Standard input of its first run, base64. */
+  readonly stdin?: string;
   readonly autoRemove?: boolean;
 }
 

@@ -5,6 +5,7 @@
 import { parseMemorySize } from '../memory-size.js';
 import { parseVolume } from '../volumes.js';
 import { parseExecPolicy } from '../exec-policy.js';
+import { readStdin } from '../stdin.js';
 import { SIG } from '../../kernel/uapi/flags.js';
 import { EngineError } from '../errors.js';
 import { containerPath, type ContainerInspect, type ContainerSummary, type CreateRequest } from './api.js';
@@ -25,6 +26,8 @@ export interface CreateOptions extends ClientOptions {
   /** `-v HOST_DIR:CONTAINER_DIR[:ro]`, repeated. */
   readonly volume?: string[];
   readonly execPolicy?: string;
+  /** `-i` (run): this process's standard input becomes the container's. */
+  readonly interactive?: boolean;
 }
 
 /** The create request of an image, a command and the options. */
@@ -50,6 +53,7 @@ export function createRequest(
       ? { volumes: options.volume.map(parseVolume) }
       : {}),
     ...(execPolicy !== undefined ? { execPolicy } : {}),
+    ...(options.interactive === true ? { stdin: Buffer.from(readStdin()).toString('base64') } : {}),
     ...(autoRemove ? { autoRemove: true } : {}),
   };
 }

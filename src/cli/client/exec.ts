@@ -1,4 +1,5 @@
 /** `rcontainer exec ID COMMAND...`: run a command in a running container and exit with its code. */
+import { readStdin } from '../stdin.js';
 import { ApiError } from './connect.js';
 import { containerPath, type ExecResult } from './api.js';
 import { withProgress } from './progress.js';
@@ -10,14 +11,19 @@ const NOT_EXECUTABLE = /permission denied|not executable|exec policy|not permitt
 /** The daemon's (and Docker's) words for a container whose program could not be started. */
 const FAILED_TASK = /^failed to create task for container: exec:/;
 
-/** `exec [-e NAME=value] ID COMMAND...`. */
+/** `exec [-e NAME=value] [-i] ID COMMAND...`. */
 export async function execCommand(
   id: string,
   command: string[],
-  options: ClientOptions & { env: string[] },
+  options: ClientOptions & { env: string[]; interactive?: boolean },
 ): Promise<number> {
+  const stdin = options.interactive === true ? Buffer.from(readStdin()).toString('base64') : undefined;
   return withDaemon(options, async (client) => {
-    const body = { cmd: command, ...(options.env.length > 0 ? { env: options.env } : {}) };
+    const body = {
+      cmd: command,
+      ...(options.env.length > 0 ? { env: options.env } : {}),
+      ...(stdin !== undefined ? { stdin } : {}),
+    };
     let result: ExecResult;
     try {
       result = await withProgress(

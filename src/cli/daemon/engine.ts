@@ -57,6 +57,8 @@ export interface CreateRequest {
   /** Limit of user memory in bytes. */
   readonly memory?: number | undefined;
   readonly execPolicy?: ExecPolicyName | undefined;
+  /** Standard input of its first run (base64; `run -i`). */
+  readonly stdin?: string | undefined;
   /** Untrusted volumes: host directories (absolute paths) and where they appear. */
   readonly volumes?: readonly { source: string; destination: string; readonly: boolean }[] | undefined;
   readonly autoRemove?: boolean | undefined;
@@ -91,6 +93,8 @@ interface LiveContainer {
   init: ThreadGroup | undefined;
   /** Its untrusted volumes (copied in at each start, written back when it exits). */
   volumes: readonly MountedVolume[];
+  /** Standard input for its next start (`run -i`), handed over once. */
+  input?: Uint8Array | undefined;
 }
 
 /** A container of the engine. */
@@ -207,7 +211,9 @@ export class Engine {
       measurements: { ...sim.measurements, binaries: [...sim.measurements.binaries] },
     };
     writeContainer(this.stateDir, meta, spec);
-    this.containers.set(id, { meta, spec, live: { cid: sim.cid, init: undefined, volumes } });
+    const input =
+      request.stdin === undefined ? undefined : new Uint8Array(Buffer.from(request.stdin, 'base64'));
+    this.containers.set(id, { meta, spec, live: { cid: sim.cid, init: undefined, volumes, input } });
     const warning = execPolicyWarning(request.execPolicy);
     return { id, name, warnings: warning === undefined ? [] : [warning] };
   }
@@ -266,6 +272,8 @@ export class Engine {
       live.volumes = this.mountVolumesOf(live.cid, container.spec, false);
     }
     const live = container.live;
+    if (live.input !== undefined) this.system.kernel.consoleDevice.setInput(live.cid, 0, live.input);
+    live.input = undefined;
     try {
       live.init = startImageInit(this.system, live.cid, container.spec);
     } catch (error) {
@@ -324,7 +332,12 @@ export class Engine {
    * are served meanwhile; like Docker's, it may run for as long as it likes. One that blocks with
    * nothing left to wake it (the whole machine idle) is killed (137).
    */
-  exec(ref: string, cmd: readonly string[], env: readonly string[] = []): Promise<ExecResult> {
+  exec(
+    ref: string,
+    cmd: readonly string[],
+    env: readonly string[] = [],
+    input?: Uint8Array,
+  ): Promise<ExecResult> {
     const container = this.find(ref);
     transition(container.meta.name, container.meta.state, 'exec');
     const live = this.liveOf(container);
@@ -347,6 +360,8 @@ export class Engine {
       const message = `exec: "${cmd[0] ?? ''}": ${why}\n`;
       return Promise.resolve({ exitCode: missing ? 127 : 126, output: message, stdout: '', stderr: message });
     }
+    if (input !== undefined)
+      this.system.kernel.consoleDevice.setInput(live.cid, this.system.consoleSession(group), input);
     return new Promise<ExecResult>((resolve) => {
       this.execs.add({ group, cid: live.cid, resolve });
       this.wakePump();

@@ -37,12 +37,14 @@ const createSchema = z.strictObject({
     .array(z.strictObject({ source: z.string(), destination: z.string(), readonly: z.boolean() }))
     .optional(),
   execPolicy: z.enum(EXEC_POLICIES).optional(),
+  stdin: z.base64().optional(),
   autoRemove: z.boolean().optional(),
 });
 
 const execSchema = z.strictObject({
   cmd: z.array(z.string()).min(1, 'needs at least one argument'),
   env: z.array(z.string()).optional(),
+  stdin: z.base64().optional(),
 });
 
 /** The JSON body of `c` checked against `schema` (400 with the first issue). */
@@ -116,7 +118,9 @@ export function createApi(engine: Engine, hooks: ApiHooks): Hono {
   });
   app.post('/containers/:id/exec', async (c) => {
     const request = await body(c, execSchema);
-    const result = await engine.exec(c.req.param('id'), request.cmd, request.env ?? []);
+    const input =
+      request.stdin === undefined ? undefined : new Uint8Array(Buffer.from(request.stdin, 'base64'));
+    const result = await engine.exec(c.req.param('id'), request.cmd, request.env ?? [], input);
     return c.json(result);
   });
   app.get('/containers/json', (c) => c.json(engine.list(flag(c, 'all'))));

@@ -73,6 +73,8 @@ export class ConsoleDevice {
   private readonly platform: Platform;
   private readonly input: Uint8Array;
   private inputAt = 0;
+  /** Input of the sessions the runtime gave one, by inputKey. */
+  private readonly inputs = new Map<string, { readonly bytes: Uint8Array; at: number }>();
   private pending = false;
 
   private readonly keepOutput: boolean;
@@ -108,6 +110,7 @@ export class ConsoleDevice {
     if (sink === undefined) return;
     for (const frame of sink.frames) this.platform.pages.free(0, frame.kva);
     this.sinks.delete(cid);
+    for (const key of [...this.inputs.keys()]) if (key.startsWith(`${cid}:`)) this.inputs.delete(key);
   }
 
   /** True while sealed frames or channel consents wait for the OS context. */
@@ -135,13 +138,25 @@ export class ConsoleDevice {
     return this.seal(ctx, cid, sink, va, length, tag);
   }
 
-  /** read(2) from the console: the machine's input, then end of input. */
-  read(ctx: SysCtx, va: number, length: number): number {
-    const n = Math.min(length, this.input.length - this.inputAt);
+  /**
+   * read(2) from the console, as stream `tag`: a session's own input when the runtime gave it one
+   * (`run -i`, `exec -i`), else the machine's input; then end of input.
+   */
+  read(ctx: SysCtx, va: number, length: number, tag?: StdioTag): number {
+    const own = tag === undefined ? undefined : this.inputs.get(inputKey(ctx.task.cid, tag.session));
+    const input = own?.bytes ?? this.input;
+    const at = own?.at ?? this.inputAt;
+    const n = Math.min(length, input.length - at);
     if (n <= 0) return 0;
-    if (!ctx.copyOut(va, this.input.subarray(this.inputAt, this.inputAt + n))) return -Errno.EFAULT;
-    this.inputAt += n;
+    if (!ctx.copyOut(va, input.subarray(at, at + n))) return -Errno.EFAULT;
+    if (own !== undefined) own.at += n;
+    else this.inputAt += n;
     return n;
+  }
+
+  /** Give session `session` of context `cid` its own input (read, then end of input). */
+  setInput(cid: number, session: number, bytes: Uint8Array): void {
+    this.inputs.set(inputKey(cid, session), { bytes: bytes.slice(), at: 0 });
   }
 
   /**
@@ -256,6 +271,10 @@ export class ConsoleDevice {
     }
     pages.free(0, frame.kva);
   }
+}
+
+function inputKey(cid: number, session: number): string {
+  return `${cid}:${session}`;
 }
 
 function encodeTag(tag: StdioTag): Uint8Array {

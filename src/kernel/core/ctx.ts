@@ -75,8 +75,8 @@ export interface Console {
    * stdout by default); bytes written or -errno.
    */
   write(ctx: SysCtx, va: number, length: number, tag?: StdioTag): number;
-  /** Read console input into user memory; bytes read, 0 at end of input, or -ERESTARTSYS. */
-  read(ctx: SysCtx, va: number, length: number): number;
+  /** Read console input (stream `tag`'s own, if any) into user memory; bytes read, 0 at end of input. */
+  read(ctx: SysCtx, va: number, length: number, tag?: StdioTag): number;
 }
 
 /** The platform hooks of sealed IPC (hooks.ts Platform, "IPC leaving a container"). */

@@ -29,8 +29,9 @@ export interface FileOps {
 }
 
 /**
- * Which stream of which console session a console descriptor made by the runtime is (its stdout or
- * stderr, as runc's pipes would be): the host tells the streams and sessions apart (console.ts).
+ * Which stream of which console session a console descriptor made by the runtime is (stdin and
+ * stdout: 1, stderr: 2, as runc's pipes would be): the host tells the streams and sessions apart,
+ * and a session may have input of its own (console.ts).
  */
 export interface StdioTag {
   /** 0: the container's own output (its init and children); n > 0: exec session n. */

@@ -141,7 +141,8 @@ function readZeros(ctx: SysCtx, _file: unknown, va: number, length: number): num
 
 /** /dev/tty and /dev/console: the machine console. */
 const TERMINAL_OPS: FileOps = {
-  read: (ctx, _file, va, length) => ctx.kernel.console.read(ctx, va, Math.min(length, MAX_RW_COUNT)),
+  read: (ctx, file, va, length) =>
+    ctx.kernel.console.read(ctx, va, Math.min(length, MAX_RW_COUNT), file.stdio),
   write: (ctx, file, va, length) =>
     ctx.kernel.console.write(ctx, va, Math.min(length, MAX_RW_COUNT), file.stdio),
   ioctl(ctx, _file, request, arg) {

@@ -333,6 +333,29 @@ describe('daemon API under rcontainer', () => {
     expect((await call(daemon, 'DELETE', `/containers/${id}`)).status).toBe(204);
   });
 
+  it('hands standard input to a container (run -i) and to an exec (exec -i)', async () => {
+    const b64 = (text: string): string => Buffer.from(text).toString('base64');
+    const { id } = (
+      await call(daemon, 'POST', '/containers/create', {
+        image: 'busybox',
+        cmd: ['sh', '-c', 'wc -l; sleep 30'],
+        stdin: b64('1\n2\n3\n'),
+      })
+    ).json as { id: string };
+    await call(daemon, 'POST', `/containers/${id}/start`);
+    const piped = await call(daemon, 'POST', `/containers/${id}/exec`, {
+      cmd: ['cat'],
+      stdin: b64('to the exec'),
+    });
+    expect(piped.json).toMatchObject({ exitCode: 0, stdout: 'to the exec' });
+    const none = await call(daemon, 'POST', `/containers/${id}/exec`, { cmd: ['wc', '-c'] });
+    expect(none.json).toMatchObject({ exitCode: 0, stdout: '0\n' });
+    expect((await call(daemon, 'GET', `/containers/${id}/logs`)).text).toBe('3\n');
+    const bad = await call(daemon, 'POST', `/containers/${id}/exec`, { cmd: ['cat'], stdin: 'not base64!' });
+    expect(bad.status).toBe(400);
+    expect((await call(daemon, 'DELETE', `/containers/${id}?force=1`)).status).toBe(204);
+  });
+
   it('refuses bad requests with Docker statuses', async () => {
     const badJson = await call(daemon, 'POST', '/containers/create', '{not json');
     expect(badJson.status).toBe(400);

@@ -91,4 +91,29 @@ describe('console output leaving a container', () => {
     expect(system.createContainer()).toBe(cid);
     expect(system.kernel.consoleDevice.chunks(cid)).toEqual([]);
   });
+
+  it.each(['native', 'rcontainer'] as const)(
+    'gives a session its own input under %s; the others read the machine input',
+    (design) => {
+      const system = new SimSystem({ design, consoleInput: new TextEncoder().encode('machine input\n') });
+      const cid = system.createContainer();
+      system.kernel.consoleDevice.setInput(cid, 0, new TextEncoder().encode('one\ntwo\n'));
+      system.startProcess(cid, { argv: ['sh', '-c', 'wc -l; sleep 1'] });
+      system.runFor(100_000_000);
+      const exec = system.startProcess(cid, { argv: ['cat'] });
+      system.kernel.consoleDevice.setInput(
+        cid,
+        system.consoleSession(exec),
+        new TextEncoder().encode('for the exec\n'),
+      );
+      const other = system.startProcess(cid, { argv: ['wc', '-c'] });
+      expect(system.run(10_000_000)).toBe('idle');
+      const text = (session: number): string =>
+        new TextDecoder().decode(new Uint8Array(system.kernel.consoleDevice.log(cid, session)));
+      expect(text(0)).toBe('2\n');
+      expect(text(system.consoleSession(exec))).toBe('for the exec\n');
+      // A session with no input of its own reads the machine's (the sim command's input).
+      expect(text(system.consoleSession(other))).toBe('14\n');
+    },
+  );
 });
