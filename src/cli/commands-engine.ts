@@ -18,7 +18,7 @@ import {
   waitCommand,
   type CreateOptions,
 } from './client/containers.js';
-import { execCommand } from './client/exec.js';
+import { execCommand, type ExecOptions } from './client/exec.js';
 import { gptCommand } from './client/gpt.js';
 import { logsCommand } from './client/logs.js';
 import { statsCommand, topCommand } from './client/stats.js';
@@ -99,15 +99,15 @@ export function registerEngineCommands(
     .description("run a command in a running container; exit with the command's code")
     .option('-e, --env <NAME=value>', 'set an environment variable', collect, [])
     .option('-i, --interactive', 'give the command this standard input (read to its end first)')
+    .option('-u, --user <uid[:gid]>', "numeric user and group (default the container's)")
+    .option('-w, --workdir <dir>', "working directory (default the container's)")
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .argument('<container>', 'container id, id prefix or name')
     .argument('<command...>', 'command and arguments')
     .passThroughOptions()
-    .action(
-      (id: string, command: string[], options: ClientOptions & { env: string[]; interactive?: boolean }) => {
-        setPending(execCommand(id, command, options));
-      },
-    );
+    .action((id: string, command: string[], options: ExecOptions) => {
+      setPending(execCommand(id, command, options));
+    });
 
   program
     .command('ps')

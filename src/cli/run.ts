@@ -7,7 +7,7 @@
 import { createImageContainer, specForImage, startImageInit } from '../designs/image-container.js';
 import { DESIGNS, SimSystem, SpawnError, type DesignName } from '../designs/system.js';
 import { BundleError } from '../runtime/bundle/spec.js';
-import { Errno, strerror } from '../kernel/uapi/errno.js';
+import { strerror } from '../kernel/uapi/errno.js';
 import { wExitStatus, wIfSignaled, wTermSig } from '../kernel/uapi/flags.js';
 import { openImages, stateDir } from './engine-state.js';
 import { EngineError } from './errors.js';
@@ -85,7 +85,7 @@ export async function runCommand(
     } catch (error) {
       if (error instanceof SpawnError) {
         const program = command[0] ?? image;
-        if (error.errno === -Errno.ENOENT) {
+        if (error.programMissing) {
           console.error(`rcontainer: exec: "${program}": executable file not found`);
           return 127;
         }

@@ -22,6 +22,7 @@ import { Kernel } from '../kernel/kernel.js';
 import { NetNamespace } from '../kernel/net/net-namespace.js';
 import { loadProgram } from '../kernel/proc/exec.js';
 import { installSyscalls } from '../kernel/syscall-table.js';
+import { Errno } from '../kernel/uapi/errno.js';
 import { AT_FDCWD, O } from '../kernel/uapi/flags.js';
 import { ExecPolicy } from '../minios/abi.js';
 import { registerPrograms } from '../user/programs/index.js';
@@ -229,7 +230,7 @@ export class SimSystem {
       const file = openPath(ctx, AT_FDCWD, '/dev/console', fd === 0 ? O.RDONLY : O.WRONLY, 0);
       if (typeof file === 'number') {
         kernel.exitTaskHere(pe, task, 0x7f00, false);
-        throw new SpawnError('/dev/console', file, 'cannot be opened');
+        throw new SpawnError('/dev/console', file, 'cannot be opened', false);
       }
       file.stdio = { session, stream: fd === 2 ? 2 : 1 }; // stdin reads the session's input
       task.files.setAt(fd, file);
@@ -248,6 +249,7 @@ export class SimSystem {
           options.cwd,
           typeof dir === 'number' ? dir : -20,
           'is not a usable working directory',
+          false,
         );
       }
       task.fs.cwd = dir;
@@ -371,9 +373,12 @@ export class SimSystem {
 /** A program that could not be started (a clear message for the CLI). */
 export class SpawnError extends Error {
   readonly errno: number;
+  /** True when the program itself is missing (Docker's 127), not its console or directory. */
+  readonly programMissing: boolean;
 
-  constructor(path: string, errno: number, what = 'cannot execute') {
+  constructor(path: string, errno: number, what = 'cannot execute', program = true) {
     super(`${path}: ${what} (${-errno})`);
     this.errno = errno;
+    this.programMissing = program && errno === -Errno.ENOENT;
   }
 }

@@ -1,5 +1,6 @@
 /** `rcontainer exec ID COMMAND...`: run a command in a running container and exit with its code. */
 import { readStdin } from '../stdin.js';
+import { EngineError } from '../errors.js';
 import { ApiError } from './connect.js';
 import { containerPath, type ExecResult } from './api.js';
 import { withProgress } from './progress.js';
@@ -11,18 +12,26 @@ const NOT_EXECUTABLE = /permission denied|not executable|exec policy|not permitt
 /** The daemon's (and Docker's) words for a container whose program could not be started. */
 const FAILED_TASK = /^failed to create task for container: exec:/;
 
-/** `exec [-e NAME=value] [-i] ID COMMAND...`. */
-export async function execCommand(
-  id: string,
-  command: string[],
-  options: ClientOptions & { env: string[]; interactive?: boolean },
-): Promise<number> {
+/** Options of `exec`. */
+export interface ExecOptions extends ClientOptions {
+  readonly env: string[];
+  readonly interactive?: boolean;
+  readonly user?: string;
+  readonly workdir?: string;
+}
+
+/** `exec [-e NAME=value] [-i] [-u UID[:GID]] [-w DIR] ID COMMAND...`. */
+export async function execCommand(id: string, command: string[], options: ExecOptions): Promise<number> {
+  if (options.user !== undefined && !/^\d+(?::\d+)?$/.test(options.user))
+    throw new EngineError(`-u takes a numeric uid[:gid], not '${options.user}'`);
   const stdin = options.interactive === true ? Buffer.from(readStdin()).toString('base64') : undefined;
   return withDaemon(options, async (client) => {
     const body = {
       cmd: command,
       ...(options.env.length > 0 ? { env: options.env } : {}),
       ...(stdin !== undefined ? { stdin } : {}),
+      ...(options.user !== undefined ? { user: options.user } : {}),
+      ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
     };
     let result: ExecResult;
     try {

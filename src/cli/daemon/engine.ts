@@ -11,7 +11,6 @@ import { createHash } from 'node:crypto';
 import { SimSystem, SpawnError, type DesignName } from '../../designs/system.js';
 import type { ConsoleChunk } from '../../kernel/core/console.js';
 import type { ThreadGroup } from '../../kernel/core/task.js';
-import { Errno } from '../../kernel/uapi/errno.js';
 import { SIG } from '../../kernel/uapi/flags.js';
 import {
   BundleError,
@@ -75,6 +74,18 @@ export interface ContainerSummary {
   readonly createdAt?: string;
   readonly exitCode: number;
   readonly createdNs: number;
+}
+
+/** What `exec` runs, and as whom. */
+export interface ExecRequest {
+  readonly cmd: readonly string[];
+  readonly env?: readonly string[] | undefined;
+  /** Its standard input (`exec -i`). */
+  readonly input?: Uint8Array | undefined;
+  /** "uid[:gid]" (default the container's user). */
+  readonly user?: string | undefined;
+  /** Absolute working directory (default the container's). */
+  readonly workdir?: string | undefined;
 }
 
 /** What `exec` gives back. */
@@ -279,7 +290,7 @@ export class Engine {
     } catch (error) {
       if (!(error instanceof SpawnError)) throw error;
       const program = container.spec.process.args[0] ?? '';
-      const missing = error.errno === -Errno.ENOENT;
+      const missing = error.programMissing;
       this.update(container, { exitCode: missing ? 127 : 126 });
       throw new ApiError(
         `failed to create task for container: exec: "${program}": ${missing ? 'executable file not found in $PATH' : error.message}`,
@@ -332,12 +343,8 @@ export class Engine {
    * are served meanwhile; like Docker's, it may run for as long as it likes. One that blocks with
    * nothing left to wake it (the whole machine idle) is killed (137).
    */
-  exec(
-    ref: string,
-    cmd: readonly string[],
-    env: readonly string[] = [],
-    input?: Uint8Array,
-  ): Promise<ExecResult> {
+  exec(ref: string, request: ExecRequest): Promise<ExecResult> {
+    const { cmd, env = [], input } = request;
     const container = this.find(ref);
     transition(container.meta.name, container.meta.state, 'exec');
     const live = this.liveOf(container);
@@ -347,15 +354,17 @@ export class Engine {
     const { process: spec } = container.spec;
     let group: ThreadGroup;
     try {
+      // As Docker's exec: the container's user and working directory unless the request names others.
+      const user = request.user !== undefined ? parseUser(request.user) : spec.user;
       group = this.system.startProcess(live.cid, {
         argv: cmd,
         env: mergeEnv(spec.env ?? [], env),
-        cwd: spec.cwd,
-        ...(spec.user !== undefined ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
+        cwd: request.workdir ?? spec.cwd,
+        ...(user !== undefined ? { uid: user.uid, gid: user.gid } : {}),
       });
     } catch (error) {
       if (!(error instanceof SpawnError)) throw error;
-      const missing = error.errno === -Errno.ENOENT;
+      const missing = error.programMissing;
       const why = missing ? 'executable file not found in $PATH' : error.message;
       const message = `exec: "${cmd[0] ?? ''}": ${why}\n`;
       return Promise.resolve({ exitCode: missing ? 127 : 126, output: message, stdout: '', stderr: message });

@@ -45,6 +45,8 @@ const execSchema = z.strictObject({
   cmd: z.array(z.string()).min(1, 'needs at least one argument'),
   env: z.array(z.string()).optional(),
   stdin: z.base64().optional(),
+  user: z.string().optional(),
+  workdir: z.string().startsWith('/', 'must be an absolute path').optional(),
 });
 
 /** The JSON body of `c` checked against `schema` (400 with the first issue). */
@@ -120,7 +122,13 @@ export function createApi(engine: Engine, hooks: ApiHooks): Hono {
     const request = await body(c, execSchema);
     const input =
       request.stdin === undefined ? undefined : new Uint8Array(Buffer.from(request.stdin, 'base64'));
-    const result = await engine.exec(c.req.param('id'), request.cmd, request.env ?? [], input);
+    const result = await engine.exec(c.req.param('id'), {
+      cmd: request.cmd,
+      env: request.env,
+      input,
+      user: request.user,
+      workdir: request.workdir,
+    });
     return c.json(result);
   });
   app.get('/containers/json', (c) => c.json(engine.list(flag(c, 'all'))));

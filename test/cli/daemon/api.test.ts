@@ -333,7 +333,7 @@ describe('daemon API under rcontainer', () => {
     expect((await call(daemon, 'DELETE', `/containers/${id}`)).status).toBe(204);
   });
 
-  it('hands standard input to a container (run -i) and to an exec (exec -i)', async () => {
+  it('hands standard input to a container (run -i) and to an exec (exec -i); exec as another user and directory', async () => {
     const b64 = (text: string): string => Buffer.from(text).toString('base64');
     const { id } = (
       await call(daemon, 'POST', '/containers/create', {
@@ -348,6 +348,17 @@ describe('daemon API under rcontainer', () => {
       stdin: b64('to the exec'),
     });
     expect(piped.json).toMatchObject({ exitCode: 0, stdout: 'to the exec' });
+    const as = await call(daemon, 'POST', `/containers/${id}/exec`, {
+      cmd: ['sh', '-c', 'id; pwd'],
+      user: '1000:1000',
+      workdir: '/tmp',
+    });
+    expect(as.json).toMatchObject({ exitCode: 0, stdout: 'uid=1000 gid=1000\n/tmp\n' });
+    const nowhere = await call(daemon, 'POST', `/containers/${id}/exec`, { cmd: ['true'], workdir: '/nope' });
+    expect((nowhere.json as { exitCode: number }).exitCode).toBe(126);
+    expect(
+      (await call(daemon, 'POST', `/containers/${id}/exec`, { cmd: ['true'], workdir: 'tmp' })).status,
+    ).toBe(400);
     const none = await call(daemon, 'POST', `/containers/${id}/exec`, { cmd: ['wc', '-c'] });
     expect(none.json).toMatchObject({ exitCode: 0, stdout: '0\n' });
     expect((await call(daemon, 'GET', `/containers/${id}/logs`)).text).toBe('3\n');
