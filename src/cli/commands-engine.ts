@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { attestCommand } from './client/attest.js';
+import type { ReferenceOptions } from './client/attest-reference.js';
 import {
   createCommand,
   inspectCommand,
@@ -191,12 +192,20 @@ export function registerEngineCommands(
 
   program
     .command('attest')
-    .description("verify a container's attestation evidence (rcontainer); exit 1 if it does not verify")
+    .description(
+      "appraise a container's attestation evidence against your references (rcontainer); exit 1 if a check fails",
+    )
     .option('--nonce <hex>', 'challenge, 1 to 64 bytes in hex (default: 32 random bytes)')
-    .option('--json', 'print JSON (verified, report, evidence)')
+    .option(
+      '--platform-key <hex>',
+      "the platform's public key to trust (default: as the daemon publishes it)",
+    )
+    .option('--image <ref>', 'the image the container must have been made from (default: its own)')
+    .option('--exec-policy <policy>', 'the exec policy it must have (default: as it was created)')
+    .option('--json', 'print JSON (verified, checks, references, report, evidence)')
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .argument('<container>', 'container id, id prefix or name')
-    .action((id: string, options: ClientOptions & { nonce?: string; json?: boolean }) => {
+    .action((id: string, options: ClientOptions & ReferenceOptions & { nonce?: string; json?: boolean }) => {
       setPending(attestCommand(id, options));
     });
 

@@ -24,6 +24,7 @@ import {
 import {
   imageRunConfig,
   listExecutables,
+  measuredBinaryListDigest,
   type ImageRecord,
   type ImageStore,
   type ImageTree,
@@ -165,7 +166,7 @@ export async function createImageContainer(
   return {
     cid,
     measurements: {
-      imageDigest: `sha256:${binaryListDigest(binaries)}`,
+      imageDigest: `sha256:${measuredBinaryListDigest(executables)}`,
       configDigest: `sha256:${createHash('sha256').update(config).digest('hex')}`,
       binaries: executables.map((e) => ({ path: e.path, digest: e.digest })),
     },
@@ -180,15 +181,6 @@ export function startImageInit(system: SimSystem, cid: number, spec: RuntimeSpec
     cwd: spec.process.cwd,
     ...(spec.process.user !== undefined ? { uid: spec.process.user.uid, gid: spec.process.user.gid } : {}),
   });
-}
-
-/** SHA-256 (hex) of the binary list as rc_create_container measures it (minios/calls.ts). */
-function binaryListDigest(binaries: readonly Uint8Array[]): string {
-  const count = Buffer.alloc(4);
-  count.writeUInt32LE(binaries.length, 0);
-  const hash = createHash('sha256').update(count);
-  for (const b of binaries) hash.update(b);
-  return hash.digest('hex');
 }
 
 /**

@@ -4,6 +4,7 @@
  * at the kernel's entry. What runs there afterwards is the kernel's business (issue 4); tests drive
  * the PEs directly as a stand-in kernel.
  */
+import type { BootImage } from '../firmware/attestation.js';
 import { platformLayout } from '../firmware/layout.js';
 import { bootMonitor, type Firmware } from '../firmware/monitor.js';
 import type { Machine } from '../hw/machine.js';
@@ -50,11 +51,16 @@ export function componentImage(name: string, description: string): Uint8Array {
   return new TextEncoder().encode(`rcontainer ${name} image v1\n${description}\n`);
 }
 
-/** Boot firmware and mini-OS on `machine`. Throws only on a simulator or configuration bug. */
-export function bootPlatform(machine: Machine, options: PlatformOptions): Platform {
-  const miniosBytes = options.miniosBytes ?? 8 * 2 ** 20;
-  const linearBase = options.minios?.linearBase ?? -(2 ** 47);
-  const images = {
+/**
+ * The boot images of the rcontainer platform, in measurement order: what this build loads, and so
+ * the reference values a verifier compares a report's boot measurements with.
+ */
+export function rcontainerBootImages(): {
+  readonly firmware: BootImage;
+  readonly minios: BootImage;
+  readonly kernel: BootImage;
+} {
+  return {
     firmware: {
       name: 'firmware',
       bytes: componentImage('firmware', 'EL3 monitor and RC GPT-switch service'),
@@ -62,6 +68,13 @@ export function bootPlatform(machine: Machine, options: PlatformOptions): Platfo
     minios: { name: 'minios', bytes: componentImage('minios', 'trusted mini-OS') },
     kernel: { name: 'kernel', bytes: componentImage('kernel', 'deprivileged kernel') },
   };
+}
+
+/** Boot firmware and mini-OS on `machine`. Throws only on a simulator or configuration bug. */
+export function bootPlatform(machine: Machine, options: PlatformOptions): Platform {
+  const miniosBytes = options.miniosBytes ?? 8 * 2 ** 20;
+  const linearBase = options.minios?.linearBase ?? -(2 ** 47);
+  const images = rcontainerBootImages();
   // The mini-OS region starts where the firmware's default layout puts it (after the Root region).
   const sizes = {
     firmware: images.firmware.bytes.length,

@@ -96,7 +96,20 @@ describe('rcontainer daemon and client', () => {
 
     const attest = cli('attest', id, '--nonce', '00112233');
     expect(attest.stdout).toMatch(/^verified:\s+yes$/m);
+    expect(attest.stdout).toMatch(/^platform token\s+pass\s+the platform key \w+… endorses mini-OS key/m);
+    expect(attest.stdout).toMatch(/^image\s+pass\s+measured binary list sha256:/m);
     expect(attest.code).toBe(0);
+    // The owner's references decide: another image, another policy or another anchor fail.
+    const wrongImage = cli('attest', id, '--image', 'busybox');
+    expect(wrongImage.stdout).toMatch(/^verified:\s+NO \(image: measured binary list sha256:\w+, expected/m);
+    expect(wrongImage.code).toBe(1);
+    expect(cli('attest', id, '--exec-policy', 'deny').code).toBe(1);
+    const wrongKey = cli('attest', id, '--platform-key', 'ab'.repeat(32));
+    expect(wrongKey.stdout).toMatch(/^platform token\s+fail\s+the platform key abab/m);
+    expect(wrongKey.code).toBe(1);
+    const badKey = cli('attest', id, '--platform-key', 'zz');
+    expect(badKey.stderr.trim()).toBe("rcontainer: attest: --platform-key takes 32 bytes in hex, not 'zz'");
+    expect(badKey.code).toBe(125);
 
     const stop = cli('stop', id);
     expect(stop.code).toBe(0);

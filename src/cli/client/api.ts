@@ -19,6 +19,8 @@ export interface ContainerInspect {
   readonly id: string;
   readonly name: string;
   readonly image: string;
+  /** The image's config digest (its image id). */
+  readonly imageId?: string;
   readonly imageDigest?: string;
   readonly state: string;
   readonly exitCode?: number;

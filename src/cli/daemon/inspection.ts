@@ -87,6 +87,7 @@ export function gptOf(engine: Engine): GptAnswer {
 /** GET /info. */
 export function infoOf(engine: Engine): Record<string, unknown> {
   const containers = engine.all();
+  const platform = engine.system.platform;
   return {
     design: engine.design,
     cpus: engine.cpus,
@@ -94,5 +95,7 @@ export function infoOf(engine: Engine): Record<string, unknown> {
     containers: containers.length,
     running: containers.filter((c) => c.meta.state === 'running').length,
     images: engine.store.list().length,
+    // The trust anchor of attestation, as a platform's vendor publishes it (null under native).
+    platformKey: platform instanceof RcontainerPlatform ? hex(platform.firmware.publicKey) : null,
   };
 }

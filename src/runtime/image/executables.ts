@@ -3,6 +3,7 @@
  * mini-OS measures for each (SHA-256 of the whole file content, DESIGN.md §5 "launch integrity").
  * Whether the machine can run a kind is the engine's decision, not the store's.
  */
+import { createHash } from 'node:crypto';
 import { sha256Digest, type Digest } from './digest.js';
 import type { ImageTree } from './tree-types.js';
 
@@ -54,4 +55,17 @@ export function listExecutables(tree: ImageTree): ImageExecutable[] {
     });
   }
   return out;
+}
+
+/**
+ * The image digest a container's attestation report carries: SHA-256 (hex) of the binary list as
+ * rc_create_container measures it (minios/calls.ts): a u32 little-endian count, then each
+ * executable's 32-byte digest, in path order.
+ */
+export function measuredBinaryListDigest(executables: readonly { readonly digest: Digest }[]): string {
+  const count = new Uint8Array(4);
+  new DataView(count.buffer).setUint32(0, executables.length, true);
+  const hash = createHash('sha256').update(count);
+  for (const e of executables) hash.update(Buffer.from(e.digest.slice('sha256:'.length), 'hex'));
+  return hash.digest('hex');
 }

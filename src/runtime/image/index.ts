@@ -23,4 +23,10 @@ export { imageRunConfig, type ImageRunConfig } from './run-config.js';
 export { unpackLayers } from './tree.js';
 export type { ImageTree, TreeEntry } from './tree-types.js';
 export { DEFAULT_UNPACK_LIMITS, type UnpackLimits } from './limits.js';
-export { executableKind, listExecutables, type ExecutableKind, type ImageExecutable } from './executables.js';
+export {
+  executableKind,
+  listExecutables,
+  measuredBinaryListDigest,
+  type ExecutableKind,
+  type ImageExecutable,
+} from './executables.js';

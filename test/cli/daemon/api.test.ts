@@ -28,6 +28,8 @@ describe('daemon API under rcontainer', () => {
     const info = (await call(daemon, 'GET', '/info')).json as Record<string, unknown>;
     expect(info.design).toBe('rcontainer');
     expect(info.cpus).toBe(1);
+    // The attestation trust anchor: the platform key the machine seed derives.
+    expect(info.platformKey).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('runs kv: create, start, exec SET/GET, logs, list, inspect, stop, rm', async () => {
