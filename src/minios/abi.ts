@@ -257,12 +257,16 @@ export const PteSpace = { Kernel: 0 } as const;
  * rc_task_exec(cid, tid, digestPa, entryPc, root) → 0
  *   root as for rc_task_clone (0: the task is left without an address space); the task's previous
  *   address space is dropped. A task that execs from its own system call (it runs on the calling
- *   PE) gets its new address space loaded into TTBR0_EL1 there.
+ *   PE) gets its new address space loaded into TTBR0_EL1 there (root 0: TTBR0_EL1 = 0 there).
+ *   EBUSY, nothing changed: the old space would go (the task is its last) while it is still in
+ *   TTBR0_EL1 of another PE (that PE is in the container's context; it drops the space when it
+ *   saves its task, rc_switch_to_miniOS reason 1).
  * rc_task_exit(cid, tid) → 0
  *   When the last task of an address space goes, the mini-OS scrubs every CTR(cid) granule that
  *   only this address space mapped, scrubs its table pages (they stay in the container's PT pool)
- *   and invalidates its ASID (TLBI ASIDE1). The task's record and context are zeroed and free for
- *   the next rc_task_clone. EBUSY while the task runs on a PE.
+ *   and invalidates its ASID (TLBI ASIDE1IS). The task's record and context are zeroed and free
+ *   for the next rc_task_clone. EBUSY while the task runs on a PE, or while its address space, of
+ *   which it is the last task, is still in TTBR0_EL1 of another PE.
  *
  * rc_switch_to_depriv(cid, tid) → (does not return to the caller)
  *   Enter task `tid`: TTBR0_EL1 = its validated root with its ASID, VBAR_EL1 = the con-shim
@@ -275,7 +279,8 @@ export const PteSpace = { Kernel: 0 } as const;
  *   stack granule — into the running task's context and mark it stopped. EINVAL: bad reason or
  *   frame (crossing a page, resuming above EL0); EPERM: frame outside the stacks, task not running.
  *   After a save the caller continues in the OS context (OS-GPT, trampoline vectors): the container
- *   no longer runs on that PE.
+ *   no longer runs on that PE, and the mini-OS has loaded its TTBR0_EL1 with 0 (BADDR 0, ASID 0,
+ *   never an address space's), so no container tree stays loaded in the OS context.
  * rc_set_kernel_entry(syscallVa, faultVa, irqVa) → 0
  *   Kernel entries the trampoline (OS context) and con-shims (container context) forward to. From
  *   the OS context, once (EBUSY after); kernel VAs only (EINVAL).

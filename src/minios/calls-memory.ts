@@ -22,6 +22,22 @@
  *    the only pages a kernel or host table descriptor may link (never the trampoline's tables).
  *  - host address spaces (root, ASID from HOST_ASIDS) and the one each PE has in TTBR0_EL1.
  *  - per container: its address spaces (root, ASID, tasks, VMAs) and its record area in SHIM.
+ *  - the container address space each PE has in TTBR0_EL1 (`containerLoaded`).
+ *
+ * TTBR0_EL1 of every PE names only a live root table with its own ASID (a host space's PT(os)
+ * root, a container space's PT(c) root) or the reserved value 0. The mini-OS can write only the
+ * TTBR0_EL1 of the PE it runs on, so it keeps that invariant in three steps:
+ *  - a PE that leaves a container task for the OS context (rc_switch_to_miniOS reason 1) gets
+ *    TTBR0_EL1 = 0 there and then (unloadTaskSpace): no container tree stays loaded under the
+ *    OS-GPT, where the kernel runs;
+ *  - a space the calling PE still holds is taken out of its TTBR0_EL1 before its tables are
+ *    released and its ASID invalidated (detach);
+ *  - a space that another PE's TTBR0_EL1 still holds is not torn down: rc_task_exec and
+ *    rc_task_exit refuse with EBUSY (spaceBusyElsewhere), as rc_host_space_destroy does for
+ *    host spaces. That PE is in the container's context; it drops the space when it leaves.
+ * So when TLBI ASIDE1IS retires an ASID, no PE can refill an entry tagged with it from the dead
+ * tree before the ASID is given again, and rc_destroy_container (no tasks, hence no spaces) never
+ * gives the OS a page some TTBR0_EL1 still names.
  *
  * SIMPLIFICATION (as for ownership.ts): these indexes are host typed arrays and maps. The records
  * an attacker could care about are also written into SHIM(c), and every descriptor lives only in
@@ -152,6 +168,8 @@ interface MemoryState {
   nextHostId: number;
   /** PE id → the host space the mini-OS last loaded into its TTBR0_EL1 (if still there). */
   readonly hostLoaded: Map<number, HostSpace>;
+  /** PE id → the container space the mini-OS last loaded into its TTBR0_EL1 (if still there). */
+  readonly containerLoaded: Map<number, AddressSpace>;
   /** The kernel image (text and rodata) from the firmware's boot information; undefined if unreadable. */
   readonly kernelImage: Range | undefined;
   /** L0 index of the mini-OS's linear map in the kernel root. */
@@ -201,6 +219,7 @@ function stateOf(minios: MiniOs, port: LinearMapPort): MemoryState {
     hostSpaces: new Map(),
     nextHostId: 1,
     hostLoaded: new Map(),
+    containerLoaded: new Map(),
     kernelImage: readKernelImage(minios, port),
     miniL0Index: Math.floor((minios.params.linearBase + TWO48) / SPAN[0]) % 512,
     containers: new Map(),
@@ -494,6 +513,13 @@ function detach(context: CallContext, state: MemoryState, memory: ContainerMemor
     return;
   }
   const { minios, pe, port } = context;
+  // Out of TTBR0_EL1 first, then the tables, then the ASID: the callers refused (EBUSY) a space
+  // another PE holds, and the calling PE drops it here.
+  for (const [peId, loaded] of state.containerLoaded) {
+    if (loaded !== space) continue;
+    assert(peId === pe.id, 'a space loaded on another PE is not torn down');
+    unloadTtbr0(context, state);
+  }
   const tree: Tree = { space: memory.record.cid, owner: space, root: space.root, record: memory.record };
   releaseTable(context, state, tree, space.root, 0);
   // No entry tagged with the ASID may outlive the space (the ASID is reused).
@@ -599,6 +625,7 @@ export function prepareExecSpace(
   if (!Number.isSafeInteger(root)) return RcError.EINVAL;
   const state = stateOf(context.minios, context.port);
   const memory = containerMemory(state, record);
+  if (spaceBusyElsewhere(context, record, tid)) return RcError.EBUSY;
   if (root === 0) return () => detach(context, state, memory, tid);
   const checked = checkRoot(state, record.cid, root);
   if (checked < 0) return checked as RcError;
@@ -608,6 +635,23 @@ export function prepareExecSpace(
     detach(context, state, memory, tid);
     attach(context, memory, createSpace(context, state, memory, root, []), tid);
   };
+}
+
+/**
+ * True when task `tid` is the last task of an address space that the TTBR0_EL1 of a PE other than
+ * the calling one holds: taking the task out would tear down a tree that PE can still walk (and
+ * free an ASID it can still tag TLB entries with), and the mini-OS cannot write another PE's
+ * TTBR0_EL1. rc_task_exec and rc_task_exit then refuse with EBUSY.
+ */
+export function spaceBusyElsewhere(context: CallContext, record: ContainerRecord, tid: number): boolean {
+  const state = states.get(context.minios);
+  const memory = state?.containers.get(record.cid);
+  if (state === undefined || memory?.record !== record) return false;
+  const space = memory.spaceOf.get(tid);
+  if (space === undefined || space.tasks.size > 1) return false;
+  for (const [peId, loaded] of state.containerLoaded)
+    if (loaded === space && peId !== context.pe.id) return true;
+  return false;
 }
 
 /** rc_task_exit's address-space part: the task leaves its address space (scrubbing as it dies). */
@@ -645,15 +689,49 @@ export function taskAddressSpace(
  * and ASID), for rc_switch_to_depriv; false (nothing changed) when the task has none.
  */
 export function loadTaskSpace(context: CallContext, cid: number, tid: number): boolean {
-  const space = taskAddressSpace(context.minios, cid, tid);
+  const state = stateOf(context.minios, context.port);
+  const memory = state.containers.get(cid);
+  if (memory === undefined || memory.record !== context.minios.containers.get(cid)) return false;
+  const space = memory.spaceOf.get(tid);
   if (space === undefined) return false;
   loadTtbr0(context, space);
-  stateOf(context.minios, context.port).hostLoaded.delete(context.pe.id);
+  state.hostLoaded.delete(context.pe.id);
+  state.containerLoaded.set(context.pe.id, space);
   return true;
+}
+
+/**
+ * The calling PE leaves its container task for the OS context (rc_switch_to_miniOS reason 1): no
+ * container tree may stay in its TTBR0_EL1 under the OS-GPT, so it gets the reserved value 0.
+ * Nothing to do when it holds no container space.
+ */
+export function unloadTaskSpace(context: CallContext): void {
+  const state = states.get(context.minios);
+  if (state !== undefined && state.containerLoaded.has(context.pe.id)) unloadTtbr0(context, state);
 }
 
 function loadTtbr0({ pe }: CallContext, space: { root: number; asid: number }): void {
   pe.msr('TTBR0_EL1', space.root % TWO32, (Math.floor(space.root / TWO32) | (space.asid << 16)) >>> 0);
+}
+
+/**
+ * TTBR0_EL1 of the calling PE = 0: TTBR0_EL1.BADDR = 0 and TTBR0_EL1.ASID = 0 (TCR_EL1.A1 = 0,
+ * AS = 1: the current ASID comes from TTBR0_EL1; spec/cca-hardware.md §7.1). The mini-OS never
+ * gives ASID 0 to an address space (HOST_ASIDS and CONTAINER_ASIDS exclude it) and every leaf
+ * it admits under TTBR0 is non-global (nG = 1), so no TLB entry an address space cached can match
+ * on this PE (ARM DDI 0487, TLB matching: a non-global entry is used only while its ASID is the
+ * current ASID), and the dead tree can no longer be walked from here to refill one.
+ * SIMPLIFICATION: a real mini-OS would point TTBR0_EL1 at a reserved all-zero table (as Linux's
+ * cpu_set_reserved_ttbr0 does with reserved_pg_dir) or set TCR_EL1.EPD0 = 1 (a TTBR0 TLB miss
+ * is then a Translation fault without a walk), since the TTBR0_EL1 reset value is UNKNOWN and
+ * PA 0 may be memory. Here 0 is the reset value every PE starts with, and PA 0 is never memory
+ * the kernel can write: either no memory at all, or the EL3 Root region that firmware/layout.ts
+ * puts at the base of the first DRAM bank; a walk from it faults in every view.
+ */
+function unloadTtbr0({ pe }: CallContext, state: MemoryState): void {
+  pe.msr('TTBR0_EL1', 0, 0);
+  state.hostLoaded.delete(pe.id);
+  state.containerLoaded.delete(pe.id);
 }
 
 /**
@@ -1155,6 +1233,7 @@ function switchHostSpace(context: CallContext, args: readonly number[]): CallOut
   if (space === undefined) return refuse(RcError.ENOENT);
   loadTtbr0(context, space);
   state.hostLoaded.set(pe.id, space);
+  state.containerLoaded.delete(pe.id);
   return { result: 0 };
 }
 

@@ -50,7 +50,9 @@ import {
   prepareCloneSpace,
   prepareExecSpace,
   releaseTaskSpace,
+  spaceBusyElsewhere,
   taskSpaceId,
+  unloadTaskSpace,
 } from './calls-memory.js';
 
 /** Who is calling and through what. */
@@ -487,7 +489,8 @@ function taskClone(
 /**
  * rc_task_exec(cid, tid, digestPa, entryPc, root): check the binary against the exec policy, give
  * the task a new address space rooted at the PT(c) page `root` (0: none; the old one is dropped)
- * and record the EL0 entry point the task resumes at.
+ * and record the EL0 entry point the task resumes at. EBUSY when the old space would go while
+ * another PE's TTBR0_EL1 still holds it.
  */
 function taskExec(
   context: CallContext,
@@ -530,7 +533,8 @@ function taskExec(
 
 /**
  * rc_task_exit(cid, tid): remove the task record; the last task of an address space takes it down,
- * scrubbing its private memory and its tables first.
+ * scrubbing its private memory and its tables first. EBUSY while the task runs, or while its
+ * space (of which it is the last task) is still in another PE's TTBR0_EL1.
  */
 function taskExit(context: CallContext, cid: number, tid: number): CallOutcome {
   const { minios, port } = context;
@@ -541,6 +545,8 @@ function taskExit(context: CallContext, cid: number, tid: number): CallOutcome {
   if (task === undefined) return refuse(RcError.ENOENT);
   // A task still running on a PE must be stopped (its context saved) before it can exit.
   if (task.runningOn !== undefined) return refuse(RcError.EBUSY);
+  // Nor may its address space go while another PE's TTBR0_EL1 still holds it.
+  if (spaceBusyElsewhere(context, record, tid)) return refuse(RcError.EBUSY);
   releaseTaskSpace(context, record, tid);
   port.fill(task.contextPa, CONTEXT_BYTES, 0);
   record.tasks.delete(tid);
@@ -635,12 +641,13 @@ function readShimFrame(
  * task stopped so that it can be switched to again or exit.
  */
 function switchToMiniOs(
-  { minios, port, pe }: CallContext,
+  context: CallContext,
   reason: number,
   cid: number,
   tid: number,
   framePa: number,
 ): CallOutcome {
+  const { minios, port, pe } = context;
   if (reason === 0) return { result: 0 };
   if (reason !== 1 || !isCid(cid)) return refuse(RcError.EINVAL);
   const record = minios.containers.get(cid);
@@ -655,6 +662,8 @@ function switchToMiniOs(
   task.savedSpsr = frame.spsr;
   task.runningOn = undefined;
   writeTaskSlot(minios, port, record, task.slot, task);
-  // The container no longer runs here: the caller continues in the OS context.
+  // The container no longer runs here: the caller continues in the OS context, with no container
+  // tree left in this PE's TTBR0_EL1 (calls-memory.ts header).
+  unloadTaskSpace(context);
   return { result: 0, toOsContext: true };
 }
