@@ -1,5 +1,5 @@
 /** `rcontainer images | load | save | rmi`: the local image store (Docker's names and habits). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { BUILTIN_IMAGE_NAMES, ImageError, shortDigest, type ImageRecord } from '../runtime/image/index.js';
 import { openImages, stateDir } from './engine-state.js';
 import { EngineError } from './errors.js';
@@ -95,9 +95,25 @@ export async function saveCommand(
     const store = images(options);
     for (const ref of refs) if (isBuiltin(ref) && !store.has(ref)) await store.ensureBuiltin(ref);
     const archive = await store.export(refs, { format });
-    writeFileSync(options.output!, archive);
+    writeWhole(options.output!, archive);
     return 0;
   });
+}
+
+/**
+ * Write `bytes` to `path` whole or not at all: into a temporary file beside it, then renamed, so a
+ * failed save never leaves a truncated archive. A host error is one line naming the file.
+ */
+function writeWhole(path: string, bytes: Uint8Array): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, bytes);
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new EngineError(`save: cannot write ${path}: ${reason}`);
+  }
 }
 
 /** `rmi IMAGE...`. */

@@ -56,6 +56,12 @@ export function parseVolume(text: string): VolumeSpec {
     );
   if (['/proc', '/dev'].some((p) => destination === p || destination.startsWith(`${p}/`)))
     throw new EngineError(`invalid volume '${text}': ${destination} is a mount of the container itself`);
+  // Docker reads a bare name as a named volume, which the engine does not have; a host path is
+  // absolute or starts with ./ or ../ (resolved against the working directory, as Docker 23+ does).
+  if (!isAbsolute(source) && !/^\.\.?(?:\/|$)/.test(source))
+    throw new EngineError(
+      `invalid volume '${text}': named volumes are not supported; give the host directory as an absolute or ./relative path`,
+    );
   const path = resolve(source);
   // As Docker's -v does, a host directory that does not exist is made.
   if (!existsSync(path)) {

@@ -18,6 +18,11 @@ describe('parseVolume', () => {
     expect(parseVolume(`${dir}:/data:rw`).readonly).toBe(false);
   });
 
+  it('resolves ./ and ../ host paths against the working directory', () => {
+    expect(parseVolume('./:/data').source).toBe(process.cwd());
+    expect(parseVolume('..:/data').source).toBe(join(process.cwd(), '..'));
+  });
+
   it('makes a host directory that does not exist, as Docker does', () => {
     const missing = join(hostDir(), 'new', 'sub');
     expect(parseVolume(`${missing}:/data`).source).toBe(missing);
@@ -32,6 +37,7 @@ describe('parseVolume', () => {
     ['/tmp:/a/../b', 'without ..'],
     ['/tmp:/proc/x', 'is a mount of the container itself'],
     ['/etc/passwd:/a', '/etc/passwd is not a directory'],
+    ['data:/a', 'named volumes are not supported'],
   ])('refuses %s', (text, message) => {
     expect(() => parseVolume(text)).toThrow(EngineError);
     expect(() => parseVolume(text)).toThrow(message);

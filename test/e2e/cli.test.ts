@@ -424,6 +424,9 @@ describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
     const bad = runIn(dir, 'load', '-i', tempFile('bad.tar', 'not a tar archive at all'));
     expect(bad.code).toBe(125);
     expect(bad.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+    const unwritable = runIn(dir, 'save', '-o', join(dir, 'no', 'such', 'dir', 'kv.tar'), 'kv');
+    expect(unwritable.stderr).toMatch(/^rcontainer: save: cannot write .*kv\.tar: ENOENT\n$/);
+    expect(unwritable.code).toBe(125);
   });
 });
 

@@ -95,7 +95,7 @@ export async function stopCommand(
   ids: string[],
   options: ClientOptions & { time?: string },
 ): Promise<number> {
-  const query = options.time === undefined ? '' : `?t=${seconds(options.time)}`;
+  const query = options.time === undefined ? '' : `?t=${seconds('stop', options.time)}`;
   return withDaemon(options, (client) =>
     eachId(ids, (id) =>
       withProgress(`stopping ${id}`, client.call('POST', containerPath(id, `/stop${query}`))).then(() => {}),
@@ -108,7 +108,7 @@ export async function restartCommand(
   ids: string[],
   options: ClientOptions & { time?: string },
 ): Promise<number> {
-  const query = options.time === undefined ? '' : `?t=${seconds(options.time)}`;
+  const query = options.time === undefined ? '' : `?t=${seconds('restart', options.time)}`;
   return withDaemon(options, (client) =>
     eachId(ids, (id) =>
       withProgress(`restarting ${id}`, client.call('POST', containerPath(id, `/restart${query}`))).then(
@@ -235,9 +235,9 @@ function quoteCommand(command: string | readonly string[]): string {
   return `"${text.length > 20 ? `${text.slice(0, 19)}…` : text}"`;
 }
 
-/** `-t N`: whole seconds. */
-function seconds(text: string): number {
-  if (!/^\d+$/.test(text)) throw new EngineError(`stop: -t takes whole seconds, not '${text}'`);
+/** `-t N` of `command`: whole seconds. */
+function seconds(command: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new EngineError(`${command}: -t takes whole seconds, not '${text}'`);
   return Number(text);
 }
 
