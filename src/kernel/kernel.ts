@@ -103,6 +103,7 @@ export class Kernel implements KernelServices, KernelHandlers {
     this.console = {
       write: (ctx, va, length, tag) => this.consoleDevice.write(ctx, va, length, tag),
       read: (ctx, va, length, tag) => this.consoleDevice.read(ctx, va, length, tag),
+      isTerminal: (cid, session) => this.consoleDevice.isTerminal(cid, session),
     };
     const rootPid = new PidNamespace(undefined);
     this.rootNs = {

@@ -191,6 +191,31 @@ describe('rcontainer daemon and client', () => {
     expect(cli('rm', id).code).toBe(0);
   });
 
+  it('runs an interactive shell with exec -i: each line as it is typed', async () => {
+    const id = cli('run', '-d', 'busybox', 'sleep', '1000').stdout.trim();
+    const shell = spawn(process.execPath, [CLI, 'exec', '-i', id, 'sh'], {
+      env: { ...process.env, RCONTAINER_STATE: STATE },
+    });
+    let out = '';
+    shell.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => shell.on('exit', resolve));
+    shell.stdin.write('echo one\n');
+    // The first command's output comes while the client still holds its input open.
+    expect(await waitFor(() => out === 'one\n', 20_000)).toBe(true);
+    shell.stdin.end('echo two; exit 4\n');
+    expect(await exited).toBe(4);
+    expect(out).toBe('one\ntwo\n');
+    // -t makes the session a terminal: the shell prompts on stderr.
+    const tty = spawnSync(process.execPath, [CLI, 'exec', '-it', id, 'sh'], {
+      encoding: 'utf8',
+      env: { ...process.env, RCONTAINER_STATE: STATE },
+      input: 'echo hi\n',
+      timeout: 60_000,
+    });
+    expect(tty).toMatchObject({ status: 0, stdout: 'hi\n', stderr: '$ $ ' });
+    expect(cli('rm', '-f', id).code).toBe(0);
+  }, 60_000);
+
   it('gives 127 for a command that does not exist in exec', () => {
     const id = cli('run', '-d', 'kv').stdout.trim();
     const missing = cli('exec', id, 'no-such-program');

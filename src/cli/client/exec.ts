@@ -1,9 +1,14 @@
-/** `rcontainer exec ID COMMAND...`: run a command in a running container and exit with its code. */
-import { readStdin } from '../stdin.js';
+/**
+ * `rcontainer exec ID COMMAND...`: run a command in a running container as a streamed exec of the
+ * daemon (docs/api.md): its output is written as it comes, with `-i` this process's standard input
+ * is pushed as it arrives (typed lines, or a pipe until its end), and the exit code is the
+ * command's.
+ */
 import { EngineError } from '../errors.js';
-import { ApiError } from './connect.js';
-import { containerPath, type ExecResult } from './api.js';
-import { withProgress } from './progress.js';
+import { ApiError, type DaemonClient } from './connect.js';
+import { containerPath } from './api.js';
+import { toTerminal } from './demux.js';
+import { forwardStdin } from './stdin-forward.js';
 import { withDaemon, type ClientOptions } from './session.js';
 
 /** Docker's exit codes when a command cannot be run: 127 not found, 126 not executable. */
@@ -16,39 +21,50 @@ const FAILED_TASK = /^failed to create task for container: exec:/;
 export interface ExecOptions extends ClientOptions {
   readonly env: string[];
   readonly interactive?: boolean;
+  readonly tty?: boolean;
   readonly user?: string;
   readonly workdir?: string;
 }
 
-/** `exec [-e NAME=value] [-i] [-u UID[:GID]] [-w DIR] ID COMMAND...`. */
+/** `exec [-e NAME=value] [-i] [-t] [-u UID[:GID]] [-w DIR] ID COMMAND...`. */
 export async function execCommand(id: string, command: string[], options: ExecOptions): Promise<number> {
   if (options.user !== undefined && !/^\d+(?::\d+)?$/.test(options.user))
     throw new EngineError(`-u takes a numeric uid[:gid], not '${options.user}'`);
-  const stdin = options.interactive === true ? Buffer.from(readStdin()).toString('base64') : undefined;
   return withDaemon(options, async (client) => {
     const body = {
       cmd: command,
       ...(options.env.length > 0 ? { env: options.env } : {}),
-      ...(stdin !== undefined ? { stdin } : {}),
       ...(options.user !== undefined ? { user: options.user } : {}),
       ...(options.workdir !== undefined ? { workdir: options.workdir } : {}),
+      stream: true,
+      ...(options.interactive === true ? { openStdin: true } : {}),
+      ...(options.tty === true ? { tty: true } : {}),
     };
-    let result: ExecResult;
+    let execId: string;
     try {
-      result = await withProgress(
-        `running ${command[0] ?? ''} in ${id}`,
-        client.json<ExecResult>('POST', containerPath(id, '/exec'), body),
-      );
+      ({ id: execId } = await client.json<{ id: string }>('POST', containerPath(id, '/exec'), body));
     } catch (error) {
       const code = error instanceof ApiError ? cannotRunCode(error) : undefined;
       if (code === undefined) throw error;
       console.error(`rcontainer: ${(error as ApiError).message}`);
       return code;
     }
-    process.stdout.write(result.stdout);
-    process.stderr.write(result.stderr);
-    return result.exitCode;
+    return runExec(client, execId, options.interactive === true);
   });
+}
+
+/** Stream exec `execId`'s output (and, if `interactive`, this process's input) until it ends. */
+async function runExec(client: DaemonClient, execId: string, interactive: boolean): Promise<number> {
+  const terminal = toTerminal();
+  const input = interactive ? forwardStdin(client, execId) : undefined;
+  try {
+    await client.stream('GET', `/exec/${execId}/output`, (chunk) => terminal.push(chunk));
+  } finally {
+    input?.stop();
+  }
+  const { exitCode } = await client.json<{ exitCode: number | null }>('GET', `/exec/${execId}/json`);
+  if (exitCode === null) throw new EngineError(`exec ${execId.slice(0, 12)}: its output ended before it did`);
+  return exitCode;
 }
 
 /** 127 or 126 when an error says the program could not be run; undefined for other errors (125). */

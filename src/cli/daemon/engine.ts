@@ -29,6 +29,7 @@ import { EngineError } from '../errors.js';
 import { execPolicyWarning } from '../exec-policy.js';
 import { mountVolumes, releaseVolumes, writeBackVolumes, type MountedVolume } from '../volumes.js';
 import { appendConsole, readConsoleRuns, tailOffset } from './console-log.js';
+import { ExecSessions, type ExecResult } from './exec-sessions.js';
 import { deleteContainer, loadContainers, writeContainer, writeMeta, type ContainerMeta } from './records.js';
 
 /** Options of an engine. */
@@ -86,16 +87,10 @@ export interface ExecRequest {
   readonly user?: string | undefined;
   /** Absolute working directory (default the container's). */
   readonly workdir?: string | undefined;
-}
-
-/** What `exec` gives back. */
-export interface ExecResult {
-  readonly exitCode: number;
-  /** The exec's output, both streams in order (decoded as UTF-8). */
-  readonly output: string;
-  /** Its standard output and standard error apart. */
-  readonly stdout: string;
-  readonly stderr: string;
+  /** Keep its input open for the client to push (`exec -i` streamed); else `input`, then end. */
+  readonly openInput?: boolean | undefined;
+  /** Its descriptors are a terminal (`-t`): TCGETS answers, so a shell prompts. */
+  readonly tty?: boolean | undefined;
 }
 
 /** The container on the machine: its cid, its init once started, its volumes. */
@@ -116,13 +111,6 @@ export interface EngineContainer {
   live: LiveContainer | undefined;
 }
 
-/** An exec still running: its process and how to answer. */
-interface PendingExec {
-  readonly group: ThreadGroup;
-  readonly cid: number;
-  readonly resolve: (result: ExecResult) => void;
-}
-
 /** Simulated time per slice while the engine waits for something (stop, kill). */
 export const SLICE_NS = 10_000_000;
 /** Exit code of a container that was running when the machine restarted (as if SIGKILLed). */
@@ -133,8 +121,8 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 /** The engine of one daemon. */
 export class Engine {
   private readonly watchers = new Set<() => void>();
-  /** Execs still running. */
-  private readonly execs = new Set<PendingExec>();
+  /** Execs, running and (streamed ones) recently ended. */
+  readonly execs: ExecSessions;
   private wakePump: () => void = () => {};
   private readonly warn: (message: string) => void;
   private readonly clock: () => number;
@@ -156,6 +144,7 @@ export class Engine {
       cpus: this.cpus,
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
     });
+    this.execs = new ExecSessions(this.system);
     this.store = openImages(options.stateDir);
     const warn = options.warn ?? ((message: string) => console.error(`rcontainer daemon: ${message}`));
     this.warn = warn;
@@ -344,6 +333,46 @@ export class Engine {
    * nothing left to wake it (the whole machine idle) is killed (137).
    */
   exec(ref: string, request: ExecRequest): Promise<ExecResult> {
+    const started = this.spawnExec(ref, request);
+    if ('exitCode' in started) {
+      const { exitCode, message } = started;
+      return Promise.resolve({ exitCode, output: message, stdout: '', stderr: message });
+    }
+    const answer = this.execs.whole(started.containerId, started.cid, started.group);
+    this.wakePump();
+    return answer;
+  }
+
+  /**
+   * Start `cmd` in a running container as a streamed exec (`GET /exec/{id}/output`, `POST
+   * /exec/{id}/input`, `GET /exec/{id}/json`); returns its id. A command that cannot be started
+   * is an exec that ended at once (127 or 126, its message on stderr), as the whole answer has it.
+   */
+  startExec(ref: string, request: ExecRequest): string {
+    const started = this.spawnExec(ref, request);
+    if ('exitCode' in started)
+      return this.execs.failed(this.find(ref).meta.id, started.exitCode, started.message);
+    const id = this.execs.streamed(started.containerId, started.cid, started.group);
+    this.wakePump();
+    return id;
+  }
+
+  /** Run the machine again (something outside a request changed it). */
+  wake(): void {
+    this.wakePump();
+  }
+
+  /** Push input to a streamed exec (and end it with `close`); the machine goes on with it. */
+  execInput(id: string, bytes: Uint8Array, close: boolean): void {
+    this.execs.input(id, bytes, close);
+    this.wakePump();
+  }
+
+  /** Start an exec's process with its console session set up, or say why it cannot start. */
+  private spawnExec(
+    ref: string,
+    request: ExecRequest,
+  ): { containerId: string; cid: number; group: ThreadGroup } | { exitCode: number; message: string } {
     const { cmd, env = [], input } = request;
     const container = this.find(ref);
     transition(container.meta.name, container.meta.state, 'exec');
@@ -366,40 +395,22 @@ export class Engine {
       if (!(error instanceof SpawnError)) throw error;
       const missing = error.programMissing;
       const why = missing ? 'executable file not found in $PATH' : error.message;
-      const message = `exec: "${cmd[0] ?? ''}": ${why}\n`;
-      return Promise.resolve({ exitCode: missing ? 127 : 126, output: message, stdout: '', stderr: message });
+      return { exitCode: missing ? 127 : 126, message: `exec: "${cmd[0] ?? ''}": ${why}\n` };
     }
-    if (input !== undefined)
-      this.system.kernel.consoleDevice.setInput(live.cid, this.system.consoleSession(group), input);
-    return new Promise<ExecResult>((resolve) => {
-      this.execs.add({ group, cid: live.cid, resolve });
-      this.wakePump();
-    });
+    // The process has not run yet: its session's input is in place before its first read.
+    if (input !== undefined || request.openInput === true || request.tty !== undefined)
+      this.system.kernel.consoleDevice.setInput(
+        live.cid,
+        this.system.consoleSession(group),
+        input ?? new Uint8Array(0),
+        { open: request.openInput === true, terminal: request.tty === true },
+      );
+    return { containerId: container.meta.id, cid: live.cid, group };
   }
 
   /** Let the pump know there is work (an exec started outside of a request's end). */
   onWork(wake: () => void): void {
     this.wakePump = wake;
-  }
-
-  /** Answer the execs that ended. */
-  private settleExecs(): void {
-    for (const pending of [...this.execs]) {
-      const { group } = pending;
-      if (group.exitStatus === undefined) continue;
-      this.execs.delete(pending);
-      const chunks = this.system.kernel.consoleDevice.drain(pending.cid, this.system.consoleSession(group));
-      const text = (stream?: 1 | 2): string =>
-        Buffer.concat(
-          chunks.filter((c) => stream === undefined || c.stream === stream).map((c) => c.bytes),
-        ).toString('utf8');
-      pending.resolve({
-        exitCode: exitCodeOf(group.exitStatus),
-        output: text(),
-        stdout: text(1),
-        stderr: text(2),
-      });
-    }
   }
 
   /** Containers, running ones only unless `all`, oldest first. */
@@ -519,10 +530,8 @@ export class Engine {
     if (!this.anyRunning()) return 'idle';
     const end = this.system.runFor(ns);
     this.refresh();
-    if (end === 'idle' && this.execs.size > 0) {
-      // Blocked with nothing left to wake them: the execs are killed (137).
-      for (const { group } of this.execs)
-        if (group.exitStatus === undefined) this.system.kernel.signalGroup(group, SIG.KILL);
+    // Blocked with nothing left to wake them (not even a client's input): the execs are killed (137).
+    if (end === 'idle' && this.execs.killStuck()) {
       this.system.run(1_000_000);
       this.refresh();
     }
@@ -553,7 +562,7 @@ export class Engine {
   /** Take console output and exits of every container on the machine. */
   private refresh(): void {
     this.refreshContainers();
-    this.settleExecs();
+    this.execs.settle();
     this.changed();
   }
 
@@ -611,7 +620,7 @@ export class Engine {
     }
     this.containers.delete(container.meta.id);
     deleteContainer(this.stateDir, container.meta.id);
-    this.settleExecs();
+    this.execs.settle();
     this.changed();
   }
 

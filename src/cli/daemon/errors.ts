@@ -1,11 +1,11 @@
 /** Errors of the daemon's API with the HTTP status Docker answers with. */
 
-/** A refused request: one-line message, Docker's status (400, 403 forbidden by policy, 404, 409, 500). */
+/** A refused request: one-line message, Docker's status (400, 403 forbidden by policy, 404, 409, 429 try again, 500). */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
-  readonly status: 400 | 403 | 404 | 409 | 500;
+  readonly status: 400 | 403 | 404 | 409 | 429 | 500;
 
-  constructor(message: string, status: 400 | 403 | 404 | 409 | 500) {
+  constructor(message: string, status: 400 | 403 | 404 | 409 | 429 | 500) {
     super(message);
     this.status = status;
   }

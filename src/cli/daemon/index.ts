@@ -12,7 +12,8 @@ import { Engine } from './engine.js';
 import { createPump } from './pump.js';
 import { createApi } from './server.js';
 
-export { Engine, type CreateRequest, type ContainerSummary, type ExecResult } from './engine.js';
+export { Engine, type CreateRequest, type ContainerSummary } from './engine.js';
+export type { ExecResult } from './exec-sessions.js';
 export { ApiError } from './errors.js';
 
 /** Options of {@link startDaemon}. */

@@ -11,6 +11,7 @@ import { joinRuns, multiplex } from './console-log.js';
 import { followOutput } from './follow.js';
 import type { Engine } from './engine.js';
 import { ApiError } from './errors.js';
+import { execOutputStream } from './exec-sessions.js';
 import { attestContainer, gptOf, infoOf } from './inspection.js';
 import { statsOf, topOf } from './stats.js';
 
@@ -47,6 +48,17 @@ const execSchema = z.strictObject({
   stdin: z.base64().optional(),
   user: z.string().optional(),
   workdir: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** Answer `201 { id }` at once and stream (GET /exec/{id}/output) instead of answering whole. */
+  stream: z.boolean().optional(),
+  /** With `stream`: keep its input open for POST /exec/{id}/input. */
+  openStdin: z.boolean().optional(),
+  /** Its descriptors are a terminal (a shell prompts). */
+  tty: z.boolean().optional(),
+});
+
+const execInputSchema = z.strictObject({
+  data: z.base64().optional(),
+  close: z.boolean().optional(),
 });
 
 /** The JSON body of `c` checked against `schema` (400 with the first issue). */
@@ -120,17 +132,40 @@ export function createApi(engine: Engine, hooks: ApiHooks): Hono {
   });
   app.post('/containers/:id/exec', async (c) => {
     const request = await body(c, execSchema);
-    const input =
-      request.stdin === undefined ? undefined : new Uint8Array(Buffer.from(request.stdin, 'base64'));
-    const result = await engine.exec(c.req.param('id'), {
+    if (request.openStdin === true && request.stream !== true)
+      throw new ApiError('openStdin: needs "stream": true', 400);
+    const exec = {
       cmd: request.cmd,
       env: request.env,
-      input,
+      input: request.stdin === undefined ? undefined : new Uint8Array(Buffer.from(request.stdin, 'base64')),
       user: request.user,
       workdir: request.workdir,
-    });
-    return c.json(result);
+      openInput: request.openStdin,
+      tty: request.tty,
+    };
+    if (request.stream === true) return c.json({ id: engine.startExec(c.req.param('id'), exec) }, 201);
+    return c.json(await engine.exec(c.req.param('id'), exec));
   });
+  app.post('/exec/:id/input', async (c) => {
+    const request = await body(c, execInputSchema);
+    const bytes =
+      request.data === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(request.data, 'base64'));
+    engine.execInput(c.req.param('id'), bytes, request.close === true);
+    return c.body(null, 204);
+  });
+  app.get('/exec/:id/output', (c) =>
+    c.body(
+      execOutputStream(
+        engine.execs,
+        c.req.param('id'),
+        (listener) => engine.watch(listener),
+        () => engine.wake(),
+      ),
+      200,
+      { 'content-type': 'application/vnd.docker.multiplexed-stream' },
+    ),
+  );
+  app.get('/exec/:id/json', (c) => c.json(engine.execs.inspect(c.req.param('id'))));
   app.get('/containers/json', (c) => c.json(engine.list(flag(c, 'all'))));
   app.get('/containers/:id/json', (c) => c.json(engine.inspect(c.req.param('id'))));
   app.get('/containers/:id/logs', (c) => {

@@ -30,6 +30,24 @@ export interface ConsoleChunk {
   readonly bytes: Uint8Array;
 }
 
+/** Bytes an open session may have queued and unread (the host waits beyond it). */
+export const MAX_QUEUED_INPUT = 1 << 20;
+
+/** A session's own input: chunks the host gave, read in order. */
+interface SessionInput {
+  readonly queue: Uint8Array[];
+  /** Offset in queue[0]. */
+  at: number;
+  /** Bytes queued and not read. */
+  queued: number;
+  /** More may be pushed (else end of input after the queue). */
+  open: boolean;
+  /** TCGETS answers as a terminal; undefined: as the machine console (yes). */
+  readonly terminal: boolean | undefined;
+  /** Readers waiting for input. */
+  readonly waiters: WaitQueue;
+}
+
 /** The output of one session not yet taken by the host (drain). */
 interface SessionLog {
   chunks: ConsoleChunk[];
@@ -74,7 +92,7 @@ export class ConsoleDevice {
   private readonly input: Uint8Array;
   private inputAt = 0;
   /** Input of the sessions the runtime gave one, by inputKey. */
-  private readonly inputs = new Map<string, { readonly bytes: Uint8Array; at: number }>();
+  private readonly inputs = new Map<string, SessionInput>();
   private pending = false;
 
   private readonly keepOutput: boolean;
@@ -140,23 +158,89 @@ export class ConsoleDevice {
 
   /**
    * read(2) from the console, as stream `tag`: a session's own input when the runtime gave it one
-   * (`run -i`, `exec -i`), else the machine's input; then end of input.
+   * (`run -i`, `exec -i`), else the machine's input; then end of input. A session whose input is
+   * still open and has nothing queued blocks the reader until the host pushes more or closes it,
+   * as a terminal or a pipe does.
    */
   read(ctx: SysCtx, va: number, length: number, tag?: StdioTag): number {
     const own = tag === undefined ? undefined : this.inputs.get(inputKey(ctx.task.cid, tag.session));
-    const input = own?.bytes ?? this.input;
-    const at = own?.at ?? this.inputAt;
-    const n = Math.min(length, input.length - at);
-    if (n <= 0) return 0;
-    if (!ctx.copyOut(va, input.subarray(at, at + n))) return -Errno.EFAULT;
-    if (own !== undefined) own.at += n;
-    else this.inputAt += n;
+    if (own === undefined) {
+      const n = Math.min(length, this.input.length - this.inputAt);
+      if (n <= 0) return 0;
+      if (!ctx.copyOut(va, this.input.subarray(this.inputAt, this.inputAt + n))) return -Errno.EFAULT;
+      this.inputAt += n;
+      return n;
+    }
+    const head = own.queue[0];
+    if (head === undefined) return own.open ? ctx.sleep(own.waiters) : 0;
+    // One pushed chunk at most per read, as a terminal hands over one line at a time.
+    const n = Math.min(length, head.length - own.at);
+    if (!ctx.copyOut(va, head.subarray(own.at, own.at + n))) return -Errno.EFAULT;
+    own.at += n;
+    own.queued -= n;
+    if (own.at === head.length) {
+      own.queue.shift();
+      own.at = 0;
+    }
     return n;
   }
 
-  /** Give session `session` of context `cid` its own input (read, then end of input). */
-  setInput(cid: number, session: number, bytes: Uint8Array): void {
-    this.inputs.set(inputKey(cid, session), { bytes: bytes.slice(), at: 0 });
+  /**
+   * Give session `session` of context `cid` its own input: `bytes`, then end of input, or, with
+   * `open`, whatever the host pushes later ({@link pushInput}) until it closes it. `terminal` says
+   * whether the session's descriptors answer TCGETS as a terminal (`-t`) or not.
+   */
+  setInput(
+    cid: number,
+    session: number,
+    bytes: Uint8Array,
+    options: { open?: boolean; terminal?: boolean } = {},
+  ): void {
+    const queue = bytes.length > 0 ? [bytes.slice()] : [];
+    this.inputs.get(inputKey(cid, session))?.waiters.wakeAll();
+    this.inputs.set(inputKey(cid, session), {
+      queue,
+      at: 0,
+      queued: bytes.length,
+      open: options.open === true,
+      terminal: options.terminal,
+      waiters: new WaitQueue(),
+    });
+  }
+
+  /**
+   * More input for an open session (the host's side of its terminal or pipe): false when the
+   * session has no open input or more than {@link MAX_QUEUED_INPUT} bytes wait unread.
+   */
+  pushInput(cid: number, session: number, bytes: Uint8Array): boolean {
+    const input = this.inputs.get(inputKey(cid, session));
+    if (input === undefined || !input.open || input.queued + bytes.length > MAX_QUEUED_INPUT) return false;
+    if (bytes.length === 0) return true;
+    input.queue.push(bytes.slice());
+    input.queued += bytes.length;
+    input.waiters.wakeAll();
+    return true;
+  }
+
+  /** End of input for a session: its readers get what is queued, then 0. */
+  closeInput(cid: number, session: number): void {
+    const input = this.inputs.get(inputKey(cid, session));
+    if (input === undefined || !input.open) return;
+    input.open = false;
+    input.waiters.wakeAll();
+  }
+
+  /** True while a session's input is open (more may come); then a blocked reader may still wake. */
+  inputOpen(cid: number, session: number): boolean {
+    return this.inputs.get(inputKey(cid, session))?.open === true;
+  }
+
+  /**
+   * Whether a session's descriptors are a terminal: as the runtime said when it gave the session
+   * input, else true (the machine console is a terminal).
+   */
+  isTerminal(cid: number, session: number): boolean {
+    return this.inputs.get(inputKey(cid, session))?.terminal ?? true;
   }
 
   /**

@@ -77,6 +77,8 @@ export interface Console {
   write(ctx: SysCtx, va: number, length: number, tag?: StdioTag): number;
   /** Read console input (stream `tag`'s own, if any) into user memory; bytes read, 0 at end of input. */
   read(ctx: SysCtx, va: number, length: number, tag?: StdioTag): number;
+  /** Whether session `session` of context `cid` is a terminal (TCGETS answers) or a pipe (ENOTTY). */
+  isTerminal(cid: number, session: number): boolean;
 }
 
 /** The platform hooks of sealed IPC (hooks.ts Platform, "IPC leaving a container"). */

@@ -145,7 +145,10 @@ const TERMINAL_OPS: FileOps = {
     ctx.kernel.console.read(ctx, va, Math.min(length, MAX_RW_COUNT), file.stdio),
   write: (ctx, file, va, length) =>
     ctx.kernel.console.write(ctx, va, Math.min(length, MAX_RW_COUNT), file.stdio),
-  ioctl(ctx, _file, request, arg) {
+  ioctl(ctx, file, request, arg) {
+    // A descriptor the runtime gave a session without -t is a pipe to its client, not a terminal.
+    if (file.stdio !== undefined && !ctx.kernel.console.isTerminal(ctx.task.cid, file.stdio.session))
+      return -Errno.ENOTTY;
     switch (request) {
       case TCGETS:
         return ctx.copyOut(arg, defaultTermios()) ? 0 : -Errno.EFAULT;

@@ -103,6 +103,10 @@ export class TestConsole implements Console {
     return length;
   }
 
+  isTerminal(): boolean {
+    return true;
+  }
+
   read(ctx: SysCtx, va: number, length: number): number {
     const next = this.input.shift();
     if (next === undefined) return 0;

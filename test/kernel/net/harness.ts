@@ -133,7 +133,7 @@ export class Harness {
     const tasks = this.tasks;
     this.kernel = {
       pages: this.pages,
-      console: { write: () => -Errno.ENOSYS, read: () => -Errno.ENOSYS },
+      console: { write: () => -Errno.ENOSYS, read: () => -Errno.ENOSYS, isTerminal: () => true },
       design,
       sendSignal: (tgid, sig) => {
         signals.push({ tgid, sig });

@@ -2,6 +2,7 @@
 // container's context, opened by the host in the OS context; under native the kernel copies it.
 import { describe, expect, it } from 'vitest';
 import { RcontainerPlatform } from '../../../src/designs/rcontainer.js';
+import { MAX_QUEUED_INPUT } from '../../../src/kernel/core/console.js';
 import { SimSystem } from '../../../src/designs/system.js';
 import { ioStats } from '../../../src/minios/calls-io.js';
 
@@ -116,4 +117,51 @@ describe('console output leaving a container', () => {
       expect(text(system.consoleSession(other))).toBe('14\n');
     },
   );
+  it.each(['native', 'rcontainer'] as const)(
+    'blocks a reader of an open session input until the host pushes or closes it, under %s',
+    (design) => {
+      const system = new SimSystem({ design });
+      const cid = system.createContainer();
+      const exec = system.startProcess(cid, { argv: ['sh'] });
+      const session = system.consoleSession(exec);
+      const device = system.kernel.consoleDevice;
+      device.setInput(cid, session, new Uint8Array(0), { open: true, terminal: false });
+      const text = (): string => new TextDecoder().decode(new Uint8Array(device.log(cid, session)));
+      // Nothing to read and more may come: the shell waits, and the machine has nothing to do.
+      expect(system.run(50_000_000)).toBe('idle');
+      expect(exec.exitStatus).toBeUndefined();
+      expect(device.pushInput(cid, session, new TextEncoder().encode('echo one\n'))).toBe(true);
+      expect(system.run(50_000_000)).toBe('idle');
+      expect(text()).toBe('one\n'); // no prompt: the session is not a terminal
+      expect(device.pushInput(cid, session, new TextEncoder().encode('echo two; exit 5\n'))).toBe(true);
+      device.closeInput(cid, session);
+      system.run(50_000_000);
+      expect(text()).toBe('one\ntwo\n');
+      expect(exec.exitStatus).toBe(5 << 8);
+      // Closed, or never opened: the host can push no more.
+      expect(device.pushInput(cid, session, new Uint8Array(1))).toBe(false);
+      expect(device.pushInput(cid, 99, new Uint8Array(1))).toBe(false);
+    },
+  );
+
+  it('answers TCGETS on a session as the runtime said (-t) and bounds what waits unread', () => {
+    const system = new SimSystem({ design: 'native' });
+    const cid = system.createContainer();
+    system.startProcess(cid, { argv: ['sleep', '100'] }); // its init, so that execs may come
+    const device = system.kernel.consoleDevice;
+    const prompts = (terminal: boolean): string => {
+      const exec = system.startProcess(cid, { argv: ['sh'] });
+      const session = system.consoleSession(exec);
+      device.setInput(cid, session, new TextEncoder().encode('echo hi\n'), { terminal });
+      system.runFor(50_000_000);
+      return new TextDecoder().decode(new Uint8Array(device.log(cid, session)));
+    };
+    expect(prompts(true)).toBe('$ hi\n$ ');
+    expect(prompts(false)).toBe('hi\n');
+    const exec = system.startProcess(cid, { argv: ['cat'] });
+    const session = system.consoleSession(exec);
+    device.setInput(cid, session, new Uint8Array(0), { open: true });
+    expect(device.pushInput(cid, session, new Uint8Array(MAX_QUEUED_INPUT))).toBe(true);
+    expect(device.pushInput(cid, session, new Uint8Array(1))).toBe(false);
+  });
 });
