@@ -43,6 +43,7 @@ export function registerEngineCommands(
       .option('-e, --env <NAME=value>', 'set an environment variable', collect, [])
       .option('-w, --workdir <dir>', 'working directory inside the container')
       .option('-u, --user <uid[:gid]>', 'numeric user and group')
+      .option('-t, --tty', 'its standard streams are a terminal (a shell prompts)')
       .option('--hostname <name>', 'container host name')
       .option('-m, --memory <size>', 'limit of user memory (e.g. 64m): over it a process is OOM-killed')
       .option(
@@ -64,7 +65,7 @@ export function registerEngineCommands(
       )
       .option('--rm', 'remove the container when it exits')
       .option('-d, --detach', 'run in the background and print the container id (needs the daemon)')
-      .option('-i, --interactive', 'give the container this standard input (read to its end first)'),
+      .option('-i, --interactive', 'give the container this standard input, as it arrives'),
   )
     .option('--design <design>', 'native or rcontainer (without a daemon)', 'rcontainer')
     .option('--seed <seed>', 'machine seed (without a daemon)')

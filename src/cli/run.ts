@@ -13,7 +13,7 @@ import { openImages, stateDir } from './engine-state.js';
 import { EngineError } from './errors.js';
 import { execPolicyWarning, parseExecPolicy } from './exec-policy.js';
 import { parseMemorySize } from './memory-size.js';
-import { readStdin } from './stdin.js';
+import { StdinQueue } from './stdin.js';
 import { mountVolumes, parseVolume, writeBackVolumes, type MountedVolume } from './volumes.js';
 import { engine, isBuiltin, type EngineOptions } from './images.js';
 
@@ -30,8 +30,10 @@ export interface RunCommandOptions extends EngineOptions {
   /** `-v HOST_DIR:CONTAINER_DIR[:ro]`, repeated. */
   readonly volume?: string[];
   readonly execPolicy?: string;
-  /** `-i`: this process's standard input becomes the container's. */
+  /** `-i`: this process's standard input becomes the container's, as it arrives. */
   readonly interactive?: boolean;
+  /** `-t`: its standard streams are a terminal. */
+  readonly tty?: boolean;
   readonly design: string;
   readonly seed?: string;
 }
@@ -54,7 +56,6 @@ export async function runCommand(
   const user = parseUser(options.user);
   const volumes = (options.volume ?? []).map(parseVolume);
   const execPolicy = parseExecPolicy(options.execPolicy);
-  const input = options.interactive === true ? readStdin() : undefined;
   const warning = execPolicyWarning(execPolicy);
   if (warning !== undefined) console.error(`rcontainer: warning: ${warning}`);
   return engine(async () => {
@@ -77,10 +78,16 @@ export async function runCommand(
         volumes,
         ...(execPolicy !== undefined ? { execPolicy } : {}),
         hostname: options.hostname ?? options.name ?? 'rcontainer',
+        ...(options.tty === true ? { terminal: true } : {}),
       });
       ({ cid } = await createImageContainer(system, store, record, spec));
       mounted = mountVolumes(system, cid, volumes);
-      if (input !== undefined) system.kernel.consoleDevice.setInput(cid, 0, input);
+      // Its init has not run yet: the input of its session is in place before its first read.
+      if (options.interactive === true || options.tty === true)
+        system.kernel.consoleDevice.setInput(cid, 0, new Uint8Array(0), {
+          open: options.interactive === true,
+          terminal: options.tty === true,
+        });
       startImageInit(system, cid, spec);
     } catch (error) {
       if (error instanceof SpawnError) {
@@ -100,17 +107,29 @@ export async function runCommand(
         (stream === 2 ? process.stderr : process.stdout).write(bytes);
     };
     const init = [...system.kernel.allGroups()].find((g) => g.cid === cid);
-    for (;;) {
-      const end = system.runFor(SLICE_NS);
-      flush();
-      if (!system.containerRunning(cid)) break;
-      if (end === 'idle') {
-        console.error('rcontainer: the container is blocked with nothing left to wake it; stopping it');
-        system.signalContainer(cid, 9);
-        system.run();
+    const stdin = options.interactive === true ? new StdinInput(system, cid) : undefined;
+    try {
+      for (;;) {
+        stdin?.feed();
+        const end = system.runFor(SLICE_NS);
         flush();
-        break;
+        if (!system.containerRunning(cid)) break;
+        if (end === 'idle') {
+          // Waiting for what the user types next: nothing happens on the machine until it comes.
+          if (stdin?.waitsForUser === true) {
+            await stdin.arrival();
+            continue;
+          }
+          console.error('rcontainer: the container is blocked with nothing left to wake it; stopping it');
+          system.signalContainer(cid, 9);
+          system.run();
+          flush();
+          break;
+        }
+        if (stdin !== undefined) await stdin.arrival(true);
       }
+    } finally {
+      stdin?.stop();
     }
     const status = init?.exitStatus;
     for (const problem of writeBackVolumes(system, mounted)) console.error(`rcontainer: ${problem}`);
@@ -118,6 +137,51 @@ export async function runCommand(
     if (status === undefined) return 125;
     return wIfSignaled(status) ? 128 + wTermSig(status) : wExitStatus(status);
   });
+}
+
+/** This process's standard input pushed to session 0 of container `cid` between slices. */
+class StdinInput {
+  private readonly queue = new StdinQueue();
+  private readonly pending: Buffer[] = [];
+  private ended = false;
+  private open = true;
+  private readonly system: SimSystem;
+  private readonly cid: number;
+
+  constructor(system: SimSystem, cid: number) {
+    this.system = system;
+    this.cid = cid;
+  }
+
+  /** True while more may come from the user (this process's input has not ended). */
+  get waitsForUser(): boolean {
+    return !this.ended;
+  }
+
+  /** Push what arrived (what does not fit waits for the container to read); close at the end. */
+  feed(): void {
+    if (!this.open) return;
+    const { chunks, ended } = this.queue.take();
+    this.pending.push(...chunks);
+    this.ended ||= ended;
+    const consoleDevice = this.system.kernel.consoleDevice;
+    while (this.pending.length > 0 && consoleDevice.pushInput(this.cid, 0, this.pending[0]!))
+      this.pending.shift();
+    if (this.ended && this.pending.length === 0) {
+      consoleDevice.closeInput(this.cid, 0);
+      this.open = false;
+    }
+  }
+
+  /** Wait for input to arrive (`poll`: only let in what already came, then go on). */
+  arrival(poll = false): Promise<void> {
+    if (poll) return new Promise((resolve) => setImmediate(resolve));
+    return this.queue.next();
+  }
+
+  stop(): void {
+    this.queue.stop();
+  }
 }
 
 /** `-u uid[:gid]` (numeric only). */

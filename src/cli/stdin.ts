@@ -1,25 +1,52 @@
 /**
- * `-i`: the bytes a container (or an exec) reads as its standard input.
- * SIMPLIFICATION: this process's stdin is read to its end first and handed over whole (no
- * interactive stream); without `-i` a container reads end of input at once.
+ * `run -i` without a daemon: this process's standard input as it arrives, for the machine that
+ * runs in this process to take between slices (typed lines, or a pipe until its end).
  */
-import { readFileSync } from 'node:fs';
-import { EngineError } from './errors.js';
 
-/** Largest input handed to a container. */
-const MAX_INPUT_BYTES = 16 * 2 ** 20;
+/** Standard input, queued as it arrives. */
+export class StdinQueue {
+  private chunks: Buffer[] = [];
+  private ended = false;
+  private waiter: (() => void) | undefined;
+  private readonly onData = (chunk: Buffer): void => {
+    this.chunks.push(chunk);
+    this.notify();
+  };
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.notify();
+  };
 
-/** All of this process's standard input (for `-i`). */
-export function readStdin(): Uint8Array {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(0);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EAGAIN' || code === 'EOF') return new Uint8Array(0);
-    throw new EngineError(`-i: cannot read standard input (${code ?? (error as Error).message})`);
+  constructor() {
+    process.stdin.on('data', this.onData);
+    process.stdin.on('end', this.onEnd);
+    process.stdin.on('error', this.onEnd);
   }
-  if (bytes.length > MAX_INPUT_BYTES)
-    throw new EngineError(`-i: standard input is larger than ${MAX_INPUT_BYTES} bytes`);
-  return new Uint8Array(bytes);
+
+  /** What arrived since the last call, and whether the input has ended. */
+  take(): { chunks: Buffer[]; ended: boolean } {
+    const chunks = this.chunks;
+    this.chunks = [];
+    return { chunks, ended: this.ended };
+  }
+
+  /** Resolves once something arrives or the input ends (at once if either already happened). */
+  next(): Promise<void> {
+    if (this.chunks.length > 0 || this.ended) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.waiter = resolve));
+  }
+
+  /** Stop reading (a terminal or pipe still open would keep this process alive). */
+  stop(): void {
+    process.stdin.off('data', this.onData);
+    process.stdin.off('end', this.onEnd);
+    process.stdin.off('error', this.onEnd);
+    process.stdin.destroy();
+  }
+
+  private notify(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
 }

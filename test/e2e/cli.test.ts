@@ -1,5 +1,5 @@
 // End-to-end tests of the built CLI (`npm test` builds dist/ first).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -408,7 +408,32 @@ describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
     const dir = state();
     expect(runWithInput(dir, 'a\nb\n', 'run', '--rm', '-i', 'busybox', 'wc', '-l').stdout).toBe('2\n');
     expect(runWithInput(dir, 'a\nb\n', 'run', '--rm', 'busybox', 'wc', '-l').stdout).toBe('0\n');
+    // -t: a terminal, so the shell prompts (on stderr); without it, it does not.
+    expect(runWithInput(dir, 'echo hi\n', 'run', '--rm', '-it', 'busybox', 'sh')).toMatchObject({
+      code: 0,
+      stdout: 'hi\n',
+      stderr: '$ $ ',
+    });
+    expect(runWithInput(dir, 'echo hi\n', 'run', '--rm', '-i', 'busybox', 'sh').stderr).toBe('');
   });
+
+  it('runs an interactive shell with run -i: each line as it is typed', async () => {
+    const dir = state();
+    runIn(dir, 'images'); // nothing to make later but the container
+    const shell = spawn(process.execPath, [CLI, 'run', '--rm', '-i', 'busybox', 'sh'], {
+      env: { ...process.env, RCONTAINER_STATE: dir },
+    });
+    let out = '';
+    shell.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => shell.on('exit', resolve));
+    shell.stdin.write('echo one\n');
+    for (let i = 0; i < 200 && out !== 'one\n'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    // The first command ran while this process still held the input open.
+    expect(out).toBe('one\n');
+    shell.stdin.end('echo two; exit 4\n');
+    expect(await exited).toBe(4);
+    expect(out).toBe('one\ntwo\n');
+  }, 60_000);
 
   it('lists, saves, loads and removes images', () => {
     const dir = state();

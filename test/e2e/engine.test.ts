@@ -148,6 +148,14 @@ describe('rcontainer daemon and client', () => {
     expect(cli('rm', 'split').code).toBe(0);
     const failing = cli('run', '--rm', 'busybox', 'sh', '-c', 'exit 3');
     expect(failing.code).toBe(3);
+    // -i: this process's input reaches the container's, through the daemon.
+    const piped = spawnSync(process.execPath, [CLI, 'run', '--rm', '-i', 'busybox', 'wc', '-l'], {
+      encoding: 'utf8',
+      env: { ...process.env, RCONTAINER_STATE: STATE },
+      input: 'a\nb\nc\n',
+      timeout: 60_000,
+    });
+    expect(piped).toMatchObject({ status: 0, stdout: '3\n' });
     expect(JSON.parse(cli('ps', '-a', '--json').stdout)).toEqual([]);
   });
 

@@ -43,6 +43,9 @@ export interface CreateRequest {
   readonly execPolicy?: 'measuredOnly' | 'allow' | 'deny';
   /** Standard input of its first run, base64. */
   readonly stdin?: string;
+  /** Keep its standard input open for POST /containers/{id}/input (`run -i`). */
+  readonly openStdin?: boolean;
+  readonly tty?: boolean;
   readonly autoRemove?: boolean;
 }
 

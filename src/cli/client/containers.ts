@@ -5,7 +5,6 @@
 import { parseMemorySize } from '../memory-size.js';
 import { parseVolume } from '../volumes.js';
 import { parseExecPolicy } from '../exec-policy.js';
-import { readStdin } from '../stdin.js';
 import { SIG } from '../../kernel/uapi/flags.js';
 import { EngineError } from '../errors.js';
 import { containerPath, type ContainerInspect, type ContainerSummary, type CreateRequest } from './api.js';
@@ -26,8 +25,10 @@ export interface CreateOptions extends ClientOptions {
   /** `-v HOST_DIR:CONTAINER_DIR[:ro]`, repeated. */
   readonly volume?: string[];
   readonly execPolicy?: string;
-  /** `-i` (run): this process's standard input becomes the container's. */
+  /** `-i` (run): this process's standard input becomes the container's, as it arrives. */
   readonly interactive?: boolean;
+  /** `-t`: its standard streams are a terminal. */
+  readonly tty?: boolean;
 }
 
 /** The create request of an image, a command and the options. */
@@ -53,7 +54,8 @@ export function createRequest(
       ? { volumes: options.volume.map(parseVolume) }
       : {}),
     ...(execPolicy !== undefined ? { execPolicy } : {}),
-    ...(options.interactive === true ? { stdin: Buffer.from(readStdin()).toString('base64') } : {}),
+    ...(options.interactive === true ? { openStdin: true } : {}),
+    ...(options.tty === true ? { tty: true } : {}),
     ...(autoRemove ? { autoRemove: true } : {}),
   };
 }

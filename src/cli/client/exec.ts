@@ -56,7 +56,7 @@ export async function execCommand(id: string, command: string[], options: ExecOp
 /** Stream exec `execId`'s output (and, if `interactive`, this process's input) until it ends. */
 async function runExec(client: DaemonClient, execId: string, interactive: boolean): Promise<number> {
   const terminal = toTerminal();
-  const input = interactive ? forwardStdin(client, execId) : undefined;
+  const input = interactive ? forwardStdin(client, `/exec/${execId}/input`) : undefined;
   try {
     await client.stream('GET', `/exec/${execId}/output`, (chunk) => terminal.push(chunk));
   } finally {

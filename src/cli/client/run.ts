@@ -10,6 +10,7 @@ import { ApiError, findDaemon, type DaemonClient } from './connect.js';
 import { createContainer, createRequest } from './containers.js';
 import { cannotRunCode } from './exec.js';
 import { followLogs } from './logs.js';
+import { forwardStdin } from './stdin-forward.js';
 
 /** Options of `run`, and whether `--design` was given on the command line. */
 export interface RunOptions extends RunCommandOptions {
@@ -68,11 +69,13 @@ async function runAttached(
     return code;
   }
   const stopProxy = proxySignals(client, id);
+  const input = options.interactive === true ? forwardStdin(client, containerPath(id, '/input')) : undefined;
   try {
     const details = await followLogs(client, id);
     await remove();
     return details.exitCode ?? 125;
   } finally {
+    input?.stop();
     stopProxy();
   }
 }

@@ -1,7 +1,8 @@
 /**
- * `exec -i` through the daemon: this process's standard input, pushed to a streamed exec as it
- * arrives (POST /exec/{id}/input, one request at a time, in order), and its end as `close`. The
- * daemon refuses more than the session's queue holds (429); the chunk is sent again shortly.
+ * `exec -i` and `run -i` through the daemon: this process's standard input, pushed as it arrives
+ * (POST /exec/{id}/input or /containers/{id}/input, one request at a time, in order), and its end
+ * as `close`. The daemon refuses more than the session's queue holds (429); the chunk is sent
+ * again shortly. It stops when the daemon says the input is gone (the exec or container ended).
  */
 import { ApiError, type DaemonClient } from './connect.js';
 
@@ -15,8 +16,8 @@ export interface StdinForwarder {
   stop(): void;
 }
 
-/** Forward standard input to exec `execId` until its end, or until the exec ends. */
-export function forwardStdin(client: DaemonClient, execId: string): StdinForwarder {
+/** Forward standard input to `inputPath` (an input endpoint) until its end, or until it is gone. */
+export function forwardStdin(client: DaemonClient, inputPath: string): StdinForwarder {
   const stdin = process.stdin;
   let stopped = false;
   let sending: Promise<void> = Promise.resolve();
@@ -29,7 +30,7 @@ export function forwardStdin(client: DaemonClient, execId: string): StdinForward
           ...(part !== undefined && part.length > 0 ? { data: part.toString('base64') } : {}),
           ...(close && last ? { close: true } : {}),
         };
-        const response = await client.raw('POST', `/exec/${execId}/input`, body).catch(() => undefined);
+        const response = await client.raw('POST', inputPath, body).catch(() => undefined);
         if (response === undefined || response.status === 409 || response.status === 404) return stop();
         if (response.status === 429) {
           await new Promise((resolve) => setTimeout(resolve, RETRY_MS));

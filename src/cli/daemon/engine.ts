@@ -57,8 +57,12 @@ export interface CreateRequest {
   /** Limit of user memory in bytes. */
   readonly memory?: number | undefined;
   readonly execPolicy?: ExecPolicyName | undefined;
-  /** Standard input of its first run (base64; `run -i`). */
+  /** Standard input of its first run (base64), then end of input. */
   readonly stdin?: string | undefined;
+  /** Keep its standard input open for POST /containers/{id}/input (`run -i`). */
+  readonly openStdin?: boolean | undefined;
+  /** `-t`: its standard streams are a terminal. */
+  readonly tty?: boolean | undefined;
   /** Untrusted volumes: host directories (absolute paths) and where they appear. */
   readonly volumes?: readonly { source: string; destination: string; readonly: boolean }[] | undefined;
   readonly autoRemove?: boolean | undefined;
@@ -99,8 +103,10 @@ interface LiveContainer {
   init: ThreadGroup | undefined;
   /** Its untrusted volumes (copied in at each start, written back when it exits). */
   volumes: readonly MountedVolume[];
-  /** Standard input for its next start (`run -i`), handed over once. */
+  /** Standard input for its next start, handed over once. */
   input?: Uint8Array | undefined;
+  /** Its input stays open at each start for the client to push (`run -i`). */
+  readonly openInput: boolean;
 }
 
 /** A container of the engine. */
@@ -184,6 +190,7 @@ export class Engine {
         ...(request.memory !== undefined ? { memoryBytes: request.memory } : {}),
         ...(request.volumes !== undefined ? { volumes: request.volumes.map(checkVolume) } : {}),
         ...(request.execPolicy !== undefined ? { execPolicy: request.execPolicy } : {}),
+        ...(request.tty === true ? { terminal: true } : {}),
       });
     } catch (error) {
       if (error instanceof BundleError) throw new ApiError(error.message, 400);
@@ -213,7 +220,12 @@ export class Engine {
     writeContainer(this.stateDir, meta, spec);
     const input =
       request.stdin === undefined ? undefined : new Uint8Array(Buffer.from(request.stdin, 'base64'));
-    this.containers.set(id, { meta, spec, live: { cid: sim.cid, init: undefined, volumes, input } });
+    const openInput = request.openStdin === true;
+    this.containers.set(id, {
+      meta,
+      spec,
+      live: { cid: sim.cid, init: undefined, volumes, input, openInput },
+    });
     const warning = execPolicyWarning(request.execPolicy);
     return { id, name, warnings: warning === undefined ? [] : [warning] };
   }
@@ -260,7 +272,7 @@ export class Engine {
       const image = this.imageById(container.meta);
       const sim = await createImageContainer(this.system, this.store, image, container.spec);
       const volumes = this.mountVolumesOf(sim.cid, container.spec);
-      container.live = { cid: sim.cid, init: undefined, volumes };
+      container.live = { cid: sim.cid, init: undefined, volumes, openInput: false };
     } else if (container.live.init !== undefined) {
       // A restart keeps the machine container (its writable layer, shim and measurements), as
       // Docker keeps a container's file system; volumes are copied in again from the host.
@@ -272,7 +284,13 @@ export class Engine {
       live.volumes = this.mountVolumesOf(live.cid, container.spec, false);
     }
     const live = container.live;
-    if (live.input !== undefined) this.system.kernel.consoleDevice.setInput(live.cid, 0, live.input);
+    const terminal = container.spec.process.terminal;
+    // Its init has not run yet: the input of its session is in place before its first read.
+    if (live.input !== undefined || live.openInput || terminal !== undefined)
+      this.system.kernel.consoleDevice.setInput(live.cid, 0, live.input ?? new Uint8Array(0), {
+        open: live.openInput,
+        terminal: terminal === true,
+      });
     live.input = undefined;
     try {
       live.init = startImageInit(this.system, live.cid, container.spec);
@@ -365,6 +383,27 @@ export class Engine {
   /** Push input to a streamed exec (and end it with `close`); the machine goes on with it. */
   execInput(id: string, bytes: Uint8Array, close: boolean): void {
     this.execs.input(id, bytes, close);
+    this.wakePump();
+  }
+
+  /**
+   * Push input to a running container's own standard input (created with openStdin; `run -i`),
+   * ending it with `close`. 409 when it is not running or takes no input, 429 when too much waits.
+   */
+  containerInput(ref: string, bytes: Uint8Array, close: boolean): void {
+    const container = this.find(ref);
+    const live = container.live;
+    const consoleDevice = this.system.kernel.consoleDevice;
+    if (container.meta.state !== ContainerState.Running || live === undefined)
+      throw new ApiError(`Container ${container.meta.name} is not running`, 409);
+    if (!consoleDevice.inputOpen(live.cid, 0))
+      throw new ApiError(
+        `Container ${container.meta.name} takes no input (create it with "openStdin": true)`,
+        409,
+      );
+    if (!consoleDevice.pushInput(live.cid, 0, bytes))
+      throw new ApiError(`Container ${container.meta.name}: its input is full, try again`, 429);
+    if (close) consoleDevice.closeInput(live.cid, 0);
     this.wakePump();
   }
 

@@ -39,6 +39,8 @@ const createSchema = z.strictObject({
     .optional(),
   execPolicy: z.enum(EXEC_POLICIES).optional(),
   stdin: z.base64().optional(),
+  openStdin: z.boolean().optional(),
+  tty: z.boolean().optional(),
   autoRemove: z.boolean().optional(),
 });
 
@@ -145,6 +147,13 @@ export function createApi(engine: Engine, hooks: ApiHooks): Hono {
     };
     if (request.stream === true) return c.json({ id: engine.startExec(c.req.param('id'), exec) }, 201);
     return c.json(await engine.exec(c.req.param('id'), exec));
+  });
+  app.post('/containers/:id/input', async (c) => {
+    const request = await body(c, execInputSchema);
+    const bytes =
+      request.data === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(request.data, 'base64'));
+    engine.containerInput(c.req.param('id'), bytes, request.close === true);
+    return c.body(null, 204);
   });
   app.post('/exec/:id/input', async (c) => {
     const request = await body(c, execInputSchema);

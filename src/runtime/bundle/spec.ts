@@ -114,6 +114,8 @@ export interface RunOptions {
   }[];
   readonly memoryBytes?: number;
   readonly execPolicy?: ExecPolicyName;
+  /** `-t`: its standard streams are a terminal (OCI `process.terminal`). */
+  readonly terminal?: boolean;
 }
 
 /** The image configuration fields a bundle starts from (OCI image config "config"). */
@@ -150,7 +152,13 @@ export function specFromImage(image: ImageRunConfig, run: RunOptions): RuntimeSp
   const user = run.user ?? parseUser(image.User);
   const spec: RuntimeSpec = {
     ociVersion: OCI_VERSION,
-    process: { args, env, cwd: run.workdir ?? (image.WorkingDir || '/'), ...(user ? { user } : {}) },
+    process: {
+      ...(run.terminal === true ? { terminal: true } : {}),
+      args,
+      env,
+      cwd: run.workdir ?? (image.WorkingDir || '/'),
+      ...(user ? { user } : {}),
+    },
     root: { path: 'rootfs', readonly: false },
     ...(run.hostname !== undefined ? { hostname: run.hostname } : {}),
     mounts: [

@@ -156,3 +156,31 @@ describe('streamed execs', () => {
     expect((refused.json as { message: string }).message).toMatch(/takes no input/);
   });
 });
+
+describe("a container's own open input (run -i)", () => {
+  it('takes input pushed while it runs, and refuses it where none is open', async () => {
+    const { id } = (
+      await call(daemon, 'POST', '/containers/create', {
+        image: 'busybox',
+        cmd: ['sh'],
+        openStdin: true,
+        tty: true,
+      })
+    ).json as { id: string };
+    const early = await call(daemon, 'POST', `/containers/${id}/input`, { data: b64('echo x\n') });
+    expect(early.status).toBe(409); // not running yet
+    await call(daemon, 'POST', `/containers/${id}/start`);
+    await call(daemon, 'POST', `/containers/${id}/input`, { data: b64('echo one\n') });
+    const logs = async (): Promise<string> => (await call(daemon, 'GET', `/containers/${id}/logs`)).text;
+    // A terminal (tty): the shell prompts, and each line runs as it comes.
+    for (let i = 0; i < 300 && !(await logs()).includes('one'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await logs()).toBe('$ one\n$ ');
+    await call(daemon, 'POST', `/containers/${id}/input`, { data: b64('exit 6\n'), close: true });
+    expect((await call(daemon, 'POST', `/containers/${id}/wait`)).json).toEqual({ exitCode: 6 });
+    const none = await call(daemon, 'POST', `/containers/${container}/input`, { data: b64('x') });
+    expect(none.status).toBe(409);
+    expect((none.json as { message: string }).message).toMatch(/takes no input/);
+    expect((await call(daemon, 'DELETE', `/containers/${id}`)).status).toBe(204);
+  });
+});
