@@ -44,6 +44,12 @@ export function registerEngineCommands(
       .option('-w, --workdir <dir>', 'working directory inside the container')
       .option('-u, --user <uid[:gid]>', 'numeric user and group')
       .option('-t, --tty', 'its standard streams are a terminal (a shell prompts)')
+      .option(
+        '-p, --publish <[127.0.0.1:]host:container>',
+        "publish a container TCP port on the host's loopback (needs the daemon)",
+        collect,
+        [],
+      )
       .option('--hostname <name>', 'container host name')
       .option('-m, --memory <size>', 'limit of user memory (e.g. 64m): over it a process is OOM-killed')
       .option(

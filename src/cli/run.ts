@@ -34,6 +34,8 @@ export interface RunCommandOptions extends EngineOptions {
   readonly interactive?: boolean;
   /** `-t`: its standard streams are a terminal. */
   readonly tty?: boolean;
+  /** `-p`: published ports (only through the daemon). */
+  readonly publish?: string[];
   readonly design: string;
   readonly seed?: string;
 }
@@ -51,6 +53,8 @@ export async function runCommand(
     throw new EngineError(`run: --design must be one of ${DESIGNS.join(', ')}, not '${options.design}'`);
   if (options.detach === true)
     throw new EngineError('run: -d needs the daemon (`rcontainer daemon`), which is not running');
+  if (options.publish !== undefined && options.publish.length > 0)
+    throw new EngineError('run: -p needs the daemon (`rcontainer daemon`), which is not running');
   if (options.rm !== true)
     throw new EngineError('run: without a daemon a container cannot outlive this command: use --rm');
   const user = parseUser(options.user);

@@ -61,6 +61,11 @@ export interface ProcessOptions {
   readonly gid?: number;
   /** Working directory (default `/`); it must exist in the container. */
   readonly cwd?: string;
+  /**
+   * A console session of its own even as a host process (the runtime talks to it, e.g. a port
+   * relay); other host processes share session 0.
+   */
+  readonly ownSession?: boolean;
 }
 
 /** What a container is created with (defaults: the built-in layer with every program). */
@@ -225,7 +230,7 @@ export class SimSystem {
     // The runtime sets up the console as root, then drops to the process's user (as runc does
     // before it execs): the working directory and the program are then checked as that user.
     // Its stdout and stderr are told apart, and an exec's output from the container's (session).
-    const session = init === undefined ? 0 : this.nextSession++;
+    const session = init === undefined && options.ownSession !== true ? 0 : this.nextSession++;
     for (let fd = 0; fd < 3; fd++) {
       const file = openPath(ctx, AT_FDCWD, '/dev/console', fd === 0 ? O.RDONLY : O.WRONLY, 0);
       if (typeof file === 'number') {

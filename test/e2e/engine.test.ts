@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConnection, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
@@ -74,7 +75,7 @@ describe('rcontainer daemon and client', () => {
 
     const ps = cli('ps');
     expect(ps.code).toBe(0);
-    expect(ps.stdout).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+NAMES$/m);
+    expect(ps.stdout).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/m);
     expect(ps.stdout).toMatch(/ ago\s+Up (Less than a second|\d+ seconds?)\s+/);
     expect(ps.stdout).toContain(id.slice(0, 12));
     const running = JSON.parse(cli('ps', '--json').stdout) as { id: string; state: string }[];
@@ -222,6 +223,29 @@ describe('rcontainer daemon and client', () => {
     });
     expect(tty).toMatchObject({ status: 0, stdout: 'hi\n', stderr: '$ $ ' });
     expect(cli('rm', '-f', id).code).toBe(0);
+  }, 60_000);
+
+  it('publishes a container port on the host loopback (-p)', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const id = cli('run', '-d', '-p', `${port}:6379`, 'kv').stdout.trim();
+    expect(cli('ps').stdout).toContain(`127.0.0.1:${port}->6379/tcp`);
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.write('PING\r\n');
+    const answer = await new Promise<string>((resolve, reject) => {
+      socket.once('data', (chunk) => resolve(chunk.toString()));
+      socket.once('error', reject);
+    });
+    socket.end();
+    expect(answer).toBe('+PONG\r\n');
+    expect(cli('rm', '-f', id).code).toBe(0);
+    expect(cli('run', '-d', '-p', 'x:1', 'kv')).toMatchObject({
+      code: 125,
+      stderr:
+        "rcontainer: invalid port 'x:1': use [127.0.0.1:]HOST_PORT:CONTAINER_PORT with ports 1 to 65535 (TCP only)\n",
+    });
   }, 60_000);
 
   it('gives 127 for a command that does not exist in exec', () => {

@@ -12,6 +12,8 @@ export interface ContainerSummary {
   readonly createdNs?: number;
   /** Host time of creation (ISO 8601). */
   readonly createdAt?: string;
+  /** Published ports in Docker's words. */
+  readonly ports?: string;
 }
 
 /** `GET /containers/{id}/json`. */
@@ -46,6 +48,7 @@ export interface CreateRequest {
   /** Keep its standard input open for POST /containers/{id}/input (`run -i`). */
   readonly openStdin?: boolean;
   readonly tty?: boolean;
+  readonly ports?: readonly { readonly hostPort: number; readonly containerPort: number }[];
   readonly autoRemove?: boolean;
 }
 

@@ -4,6 +4,7 @@
  */
 import { parseMemorySize } from '../memory-size.js';
 import { parseVolume } from '../volumes.js';
+import { parsePort } from '../daemon/ports.js';
 import { parseExecPolicy } from '../exec-policy.js';
 import { SIG } from '../../kernel/uapi/flags.js';
 import { EngineError } from '../errors.js';
@@ -29,6 +30,8 @@ export interface CreateOptions extends ClientOptions {
   readonly interactive?: boolean;
   /** `-t`: its standard streams are a terminal. */
   readonly tty?: boolean;
+  /** `-p [127.0.0.1:]HOST_PORT:CONTAINER_PORT`, repeated. */
+  readonly publish?: string[];
 }
 
 /** The create request of an image, a command and the options. */
@@ -56,6 +59,9 @@ export function createRequest(
     ...(execPolicy !== undefined ? { execPolicy } : {}),
     ...(options.interactive === true ? { openStdin: true } : {}),
     ...(options.tty === true ? { tty: true } : {}),
+    ...(options.publish !== undefined && options.publish.length > 0
+      ? { ports: options.publish.map(parsePort) }
+      : {}),
     ...(autoRemove ? { autoRemove: true } : {}),
   };
 }
@@ -164,7 +170,7 @@ export async function rmCommand(
   );
 }
 
-/** `ps [-a] [-q] [--json]`: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, NAMES (-q: the ids). */
+/** `ps [-a] [-q] [--json]`: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES (-q: the ids). */
 export async function psCommand(
   options: ClientOptions & { all?: boolean; json?: boolean; quiet?: boolean },
 ): Promise<number> {
@@ -183,13 +189,14 @@ export async function psCommand(
     }
     const now = Date.now();
     printTable(
-      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'],
+      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
       rows.map((row) => [
         row.id.slice(0, 12),
         row.image,
         quoteCommand(row.command),
         ago(row.createdAt, now),
         statusOf(row),
+        row.ports ?? '',
         row.name,
       ]),
     );

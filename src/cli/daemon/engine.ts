@@ -30,6 +30,14 @@ import { execPolicyWarning } from '../exec-policy.js';
 import { mountVolumes, releaseVolumes, writeBackVolumes, type MountedVolume } from '../volumes.js';
 import { appendConsole, readConsoleRuns, tailOffset } from './console-log.js';
 import { ExecSessions, type ExecResult } from './exec-sessions.js';
+import {
+  PortPublisher,
+  PORTS_ANNOTATION,
+  portsAnnotation,
+  portsOf,
+  portsText,
+  type PortMapping,
+} from './ports.js';
 import { deleteContainer, loadContainers, writeContainer, writeMeta, type ContainerMeta } from './records.js';
 
 /** Options of an engine. */
@@ -63,6 +71,8 @@ export interface CreateRequest {
   readonly openStdin?: boolean | undefined;
   /** `-t`: its standard streams are a terminal. */
   readonly tty?: boolean | undefined;
+  /** Published ports (`-p`): 127.0.0.1:hostPort of the host to containerPort of its loopback. */
+  readonly ports?: readonly PortMapping[] | undefined;
   /** Untrusted volumes: host directories (absolute paths) and where they appear. */
   readonly volumes?: readonly { source: string; destination: string; readonly: boolean }[] | undefined;
   readonly autoRemove?: boolean | undefined;
@@ -79,6 +89,8 @@ export interface ContainerSummary {
   readonly createdAt?: string;
   readonly exitCode: number;
   readonly createdNs: number;
+  /** Published ports in Docker's words ("127.0.0.1:6379->6379/tcp"), empty if none. */
+  readonly ports: string;
 }
 
 /** What `exec` runs, and as whom. */
@@ -129,6 +141,8 @@ export class Engine {
   private readonly watchers = new Set<() => void>();
   /** Execs, running and (streamed ones) recently ended. */
   readonly execs: ExecSessions;
+  /** Listeners and relays of published ports. */
+  private readonly ports: PortPublisher;
   private wakePump: () => void = () => {};
   private readonly warn: (message: string) => void;
   private readonly clock: () => number;
@@ -154,6 +168,7 @@ export class Engine {
     this.store = openImages(options.stateDir);
     const warn = options.warn ?? ((message: string) => console.error(`rcontainer daemon: ${message}`));
     this.warn = warn;
+    this.ports = new PortPublisher(this.system, warn, () => this.wakePump());
     this.clock = options.clock ?? Date.now;
     // The machine restarted: nothing of the old one runs; running containers were killed.
     for (const { meta, spec } of loadContainers(options.stateDir, warn)) {
@@ -192,6 +207,11 @@ export class Engine {
         ...(request.execPolicy !== undefined ? { execPolicy: request.execPolicy } : {}),
         ...(request.tty === true ? { terminal: true } : {}),
       });
+      if (request.ports !== undefined && request.ports.length > 0)
+        spec = {
+          ...spec,
+          annotations: { ...spec.annotations, [PORTS_ANNOTATION]: portsAnnotation(request.ports) },
+        };
     } catch (error) {
       if (error instanceof BundleError) throw new ApiError(error.message, 400);
       throw error;
@@ -292,9 +312,13 @@ export class Engine {
         terminal: terminal === true,
       });
     live.input = undefined;
+    await this.ports.publish(container.meta.id, portsOf(container.spec), () =>
+      live.init !== undefined && live.init.exitStatus === undefined ? live.init.tgid : undefined,
+    );
     try {
       live.init = startImageInit(this.system, live.cid, container.spec);
     } catch (error) {
+      this.ports.unpublish(container.meta.id);
       if (!(error instanceof SpawnError)) throw error;
       const program = container.spec.process.args[0] ?? '';
       const missing = error.programMissing;
@@ -331,6 +355,7 @@ export class Engine {
   shutdown(seconds = 1): void {
     for (const container of this.containers.values())
       if (container.meta.state === ContainerState.Running) this.stop(container.meta.id, seconds);
+    this.ports.closeAll();
   }
 
   /** Send `signal` to every process of a running container (409 if it is not running). */
@@ -466,6 +491,7 @@ export class Engine {
         exitCode: meta.exitCode,
         createdNs: meta.createdNs,
         ...(meta.createdAt !== undefined ? { createdAt: meta.createdAt } : {}),
+        ports: portsText(portsOf(spec)),
       }));
   }
 
@@ -602,6 +628,7 @@ export class Engine {
   private refresh(): void {
     this.refreshContainers();
     this.execs.settle();
+    this.ports.settle();
     this.changed();
   }
 
@@ -610,6 +637,7 @@ export class Engine {
       this.flush(container);
       if (container.meta.state !== ContainerState.Running || this.initAlive(container)) continue;
       const status = container.live?.init?.exitStatus;
+      this.ports.unpublish(container.meta.id);
       if (container.live !== undefined) this.writeBack(container.live.volumes);
       const next = transition(container.meta.name, container.meta.state, 'exited');
       this.update(container, {
@@ -647,6 +675,7 @@ export class Engine {
 
   /** Kill (if running), destroy on the machine and forget a container. */
   private discard(container: EngineContainer): void {
+    this.ports.unpublish(container.meta.id);
     const live = container.live;
     if (live !== undefined) {
       if (this.system.containerRunning(live.cid)) {

@@ -21,6 +21,8 @@ export interface ApiHooks {
   readonly wake: () => void;
 }
 
+const portNumber = z.number().int().min(1).max(65535);
+
 const createSchema = z.strictObject({
   image: z.string().min(1),
   name: z.string().optional(),
@@ -41,6 +43,13 @@ const createSchema = z.strictObject({
   stdin: z.base64().optional(),
   openStdin: z.boolean().optional(),
   tty: z.boolean().optional(),
+  ports: z
+    .array(z.strictObject({ hostPort: portNumber, containerPort: portNumber }))
+    .refine(
+      (ports) => new Set(ports.map((p) => p.hostPort)).size === ports.length,
+      'a host port is published twice',
+    )
+    .optional(),
   autoRemove: z.boolean().optional(),
 });
 

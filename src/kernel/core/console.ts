@@ -122,6 +122,13 @@ export class ConsoleDevice {
     return taken;
   }
 
+  /** Forget one session of context `cid` (its process is gone): its input and undrained output. */
+  forgetSession(cid: number, session: number): void {
+    this.sinks.get(cid)?.sessions.delete(session);
+    this.inputs.get(inputKey(cid, session))?.waiters.wakeAll();
+    this.inputs.delete(inputKey(cid, session));
+  }
+
   /** Forget context `cid` (destroyed): its undrained output, unopened frames and channel. */
   forget(cid: number): void {
     const sink = this.sinks.get(cid);

@@ -22,6 +22,8 @@ import { lsMain } from './coreutils/ls.js';
 import { mkdirMain } from './coreutils/mkdir.js';
 import { mountMain, umountMain } from './coreutils/mount.js';
 import { mvMain } from './coreutils/mv.js';
+import { ncMain } from './coreutils/nc.js';
+import { nsenterMain } from './coreutils/nsenter.js';
 import { psMain } from './coreutils/ps.js';
 import { rmMain } from './coreutils/rm.js';
 import { sleepMain } from './coreutils/sleep.js';
@@ -59,6 +61,8 @@ export const PROGRAMS: Readonly<Record<string, ProgramMain>> = {
   mount: mountMain,
   umount: umountMain,
   kill: killMain,
+  nc: ncMain,
+  nsenter: nsenterMain,
   'kv-server': kvServerMain,
   'kv-client': kvClientMain,
   httpd: httpdMain,
@@ -91,6 +95,8 @@ export const APPLET_NAMES: readonly string[] = [
   'mkdir',
   'mount',
   'mv',
+  'nc',
+  'nsenter',
   'ps',
   'rm',
   'sleep',
