@@ -304,6 +304,10 @@ export class Engine {
       live.volumes = this.mountVolumesOf(live.cid, container.spec, false);
     }
     const live = container.live;
+    // Its ports first: a host port that is taken leaves it as it was (not started).
+    await this.ports.publish(container.meta.id, portsOf(container.spec), () =>
+      live.init !== undefined && live.init.exitStatus === undefined ? live.init.tgid : undefined,
+    );
     const terminal = container.spec.process.terminal;
     // Its init has not run yet: the input of its session is in place before its first read.
     if (live.input !== undefined || live.openInput || terminal !== undefined)
@@ -312,9 +316,6 @@ export class Engine {
         terminal: terminal === true,
       });
     live.input = undefined;
-    await this.ports.publish(container.meta.id, portsOf(container.spec), () =>
-      live.init !== undefined && live.init.exitStatus === undefined ? live.init.tgid : undefined,
-    );
     try {
       live.init = startImageInit(this.system, live.cid, container.spec);
     } catch (error) {

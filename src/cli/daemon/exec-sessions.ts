@@ -103,7 +103,8 @@ export class ExecSessions {
       s.chunks.push(...consoleDevice.drain(s.cid, s.session));
       if (s.group.exitStatus === undefined) continue;
       s.exitCode = exitCodeOf(s.group.exitStatus);
-      consoleDevice.closeInput(s.cid, s.session);
+      // Its process is gone: the machine keeps nothing of its session.
+      consoleDevice.forgetSession(s.cid, s.session);
       if (s.resolve !== undefined) {
         this.sessions.delete(s.id);
         s.resolve(wholeResult(s.exitCode, s.chunks));

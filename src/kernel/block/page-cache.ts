@@ -97,6 +97,10 @@ export class OwnerPageCache implements PageBacking {
     return result;
   }
 
+  reserveBlock(): number {
+    return this.store.allocateBlock(this.owner);
+  }
+
   releaseBlock(block: number): void {
     this.store.releaseBlock(this.owner, block);
   }

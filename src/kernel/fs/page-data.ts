@@ -47,6 +47,12 @@ export interface PageBacking {
   writePage(ctx: FsCtx, kva: number, block: number | undefined): number;
   /** Fill the page at `kva` from disk block `block`: 0 or -errno (EBADMSG, ESTALE, EIO...). */
   readPage(ctx: FsCtx, block: number, kva: number): number;
+  /**
+   * A disk block for a page that has none yet, taken when the page is first written (so that a
+   * full disk is ENOSPC at write(2), as with ext4's delayed-allocation reservations, and never at
+   * eviction): the block or -ENOSPC.
+   */
+  reserveBlock(): number;
   /** The file no longer needs disk block `block`. */
   releaseBlock(block: number): void;
   /** Make the blocks written so far durable (the device's FLUSH; fsync's cache flush): 0 or -errno. */
@@ -115,8 +121,23 @@ export class PageData implements CachedFile {
       return va;
     }
     if (!allocate) return undefined;
+    // A new page of a disk-backed file gets its disk block now: a dirty page can then always be
+    // written back and evicted, so a full disk never pins the owner's memory.
+    const reserved = this.backing !== undefined && this.blocks[index] === undefined;
+    if (reserved) {
+      const block = this.backing!.reserveBlock();
+      if (block < 0) {
+        this.failure = -block;
+        return undefined;
+      }
+      this.blocks[index] = block;
+    }
     const fresh = this.allocPage(ctx);
     if (fresh === undefined) {
+      if (reserved) {
+        this.backing!.releaseBlock(this.blocks[index]!);
+        this.blocks[index] = undefined;
+      }
       this.failure = Errno.ENOSPC;
       return undefined;
     }

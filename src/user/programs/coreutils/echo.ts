@@ -1,4 +1,5 @@
 /** `echo [-n] [-e] [args...]`: print the arguments separated by spaces (-n: no newline; -e: escapes). */
+import { perror } from '../../libc/errors.js';
 import { defineProgram } from '../../libc/program.js';
 
 /** Interpret backslash escapes (echo -e); `stop` is set by `\c`. */
@@ -52,5 +53,11 @@ export const echoMain = defineProgram(function* echo(p) {
     if (result.stop) newline = false;
   }
   yield* p.stdout.print(newline ? `${text}\n` : text);
+  // As busybox echo: a failed write (a full disk, a closed pipe) is reported and exits 1.
+  const written = yield* p.stdout.flush();
+  if (written < 0) {
+    yield* perror(p, 'write error', written);
+    return 1;
+  }
   return 0;
 });
