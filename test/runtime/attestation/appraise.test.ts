@@ -2,6 +2,7 @@
 // modified, replayed or unendorsed report and a container that is not the expected one fail the
 // check that names why.
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SimSystem } from '../../../src/designs/system.js';
 import { AttestationKey, platformAttestationKey } from '../../../src/firmware/attestation.js';
@@ -118,6 +119,19 @@ describe('appraiseEvidence', () => {
       const failed = appraisal.checks.filter((c) => c.outcome === 'fail').map((c) => c.name);
       expect(failed).toEqual([failing]);
     }
+  });
+
+  it('refuses evidence with any one byte changed, wherever it is (report, key or token)', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: evidence.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, mask) => {
+        const changed = evidence.slice();
+        changed[at] = changed[at]! ^ mask;
+        const appraisal = appraiseEvidence(changed, nonce, reference);
+        expect(appraisal.ok).toBe(false);
+        expect(appraisal.report).toBeUndefined();
+      }),
+      { numRuns: 200, seed: 7 },
+    );
   });
 
   it('skips the checks it has no reference for, and says so', () => {
