@@ -288,7 +288,12 @@ export class Engine {
     if (container.live === undefined) {
       // First start after a daemon restart: the machine restarted cleanly, so the container is
       // made again from its config.json and image.
-      // SIMPLIFICATION: its writable layer does not survive a daemon restart.
+      // SIMPLIFICATION: its writable layer does not survive a daemon restart (its sealed disk and
+      // the mini-OS's freshness root for it are gone with the machine); the daemon says so.
+      if (container.meta.startedAt !== undefined)
+        this.warn(
+          `${container.meta.name}: made again from its image: what it wrote before the daemon restarted is gone (its disk does not outlive the machine)`,
+        );
       const image = this.imageById(container.meta);
       const sim = await createImageContainer(this.system, this.store, image, container.spec);
       const volumes = this.mountVolumesOf(sim.cid, container.spec);

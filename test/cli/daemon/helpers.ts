@@ -18,9 +18,13 @@ export function tempState(): string {
   return mkdtempSync(join(tmpdir(), 'rcontainer-daemon-'));
 }
 
-/** Start a daemon on 127.0.0.1:0 (no signal handlers). */
-export function daemonOn(stateDir: string, design: DesignName): Promise<Daemon> {
-  return startDaemon({ stateDir, design, port: 0, handleSignals: false, warn: () => {} });
+/** Start a daemon on 127.0.0.1:0 (no signal handlers); its warnings go to `warn` (dropped by default). */
+export function daemonOn(
+  stateDir: string,
+  design: DesignName,
+  warn: (message: string) => void = () => {},
+): Promise<Daemon> {
+  return startDaemon({ stateDir, design, port: 0, handleSignals: false, warn });
 }
 
 /** `method path` on `daemon` with an optional JSON (or raw string) body. */

@@ -34,7 +34,8 @@ describe('daemon restart', () => {
     await first.close();
     expect(existsSync(join(state, 'daemon.json'))).toBe(false);
 
-    const second = await daemonOn(state, 'rcontainer');
+    const warnings: string[] = [];
+    const second = await daemonOn(state, 'rcontainer', (message) => warnings.push(message));
     const listed = (await call(second, 'GET', '/containers/json?all=1')).json as Record<string, unknown>[];
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({ id, name: 'kv', state: 'exited', exitCode: 143 });
@@ -42,6 +43,10 @@ describe('daemon restart', () => {
     expect(logs).toBe('kv-server: listening on port 6379\n');
     // Started again: made anew on this machine from its config.json.
     expect((await call(second, 'POST', '/containers/kv/start')).status).toBe(204);
+    // What it wrote on the old machine is gone, and the daemon says so.
+    expect(warnings).toEqual([
+      'kv: made again from its image: what it wrote before the daemon restarted is gone (its disk does not outlive the machine)',
+    ]);
     await waitForLog(second, 'kv', 'listening on port 6379\nkv-server: listening');
     const ping = await call(second, 'POST', '/containers/kv/exec', { cmd: ['kv-client', 'PING'] });
     expect(ping.json).toEqual({ exitCode: 0, output: 'PONG\n', stdout: 'PONG\n', stderr: '' });
