@@ -1,5 +1,6 @@
-// Bad requests never break the daemon: whatever JSON (or non-JSON) a client sends to create and
-// exec, the answer is Docker's status with a one-line message, never a 500 or a stack trace.
+// Bad requests never break the daemon: whatever JSON (or non-JSON) a client sends to create, exec
+// and the input endpoints, the answer is Docker's status with a one-line message, never a 500 or a
+// stack trace.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../../src/cli/daemon/index.js';
@@ -28,6 +29,13 @@ const value = fc.oneof(
     destination: fc.string({ maxLength: 8 }),
     readonly: fc.boolean(),
   }),
+  fc.array(
+    fc.record({
+      hostPort: fc.integer({ min: -1, max: 70_000 }),
+      containerPort: fc.oneof(fc.integer({ min: -1, max: 70_000 }), fc.string({ maxLength: 4 })),
+    }),
+    { maxLength: 2 },
+  ),
 );
 const createFields = [
   'image',
@@ -41,10 +49,14 @@ const createFields = [
   'volumes',
   'execPolicy',
   'stdin',
+  'openStdin',
+  'tty',
+  'ports',
   'autoRemove',
   'extra',
 ];
-const execFields = ['cmd', 'env', 'stdin', 'user', 'workdir', 'extra'];
+const execFields = ['cmd', 'env', 'stdin', 'user', 'workdir', 'stream', 'openStdin', 'tty', 'extra'];
+const inputFields = ['data', 'close', 'extra'];
 const bodyOf = (fields: string[]) =>
   fc.oneof(
     fc.dictionary(fc.constantFrom(...fields), value, { maxKeys: 5 }),
@@ -83,9 +95,30 @@ describe('daemon API against malformed requests', () => {
     await call(daemon, 'POST', `/containers/${id}/start`);
     await fc.assert(
       fc.asyncProperty(bodyOf(execFields), async (body) => {
-        checkAnswer(await call(daemon, 'POST', `/containers/${id}/exec`, body), [200, 400, 403]);
+        checkAnswer(await call(daemon, 'POST', `/containers/${id}/exec`, body), [200, 201, 400, 403]);
       }),
       { numRuns: 60, seed: 11 },
+    );
+    expect((await call(daemon, 'DELETE', `/containers/${id}?force=1`)).status).toBe(204);
+  }, 60_000);
+
+  it('answers every input body, to a container and to an exec, with 204 or a 4xx', async () => {
+    const { id } = (
+      await call(daemon, 'POST', '/containers/create', { image: 'busybox', cmd: ['cat'], openStdin: true })
+    ).json as { id: string };
+    await call(daemon, 'POST', `/containers/${id}/start`);
+    const exec = (
+      await call(daemon, 'POST', `/containers/${id}/exec`, { cmd: ['cat'], stream: true, openStdin: true })
+    ).json as { id: string };
+    await fc.assert(
+      fc.asyncProperty(
+        bodyOf(inputFields),
+        fc.constantFrom(`/containers/${id}/input`, `/exec/${exec.id}/input`, '/exec/nope/input'),
+        async (body, path) => {
+          checkAnswer(await call(daemon, 'POST', path, body), [204, 400, 404, 409]);
+        },
+      ),
+      { numRuns: 80, seed: 13 },
     );
     expect((await call(daemon, 'DELETE', `/containers/${id}?force=1`)).status).toBe(204);
   }, 60_000);
