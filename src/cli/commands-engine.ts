@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { attestCommand } from './client/attest.js';
+import { cpCommand } from './client/cp.js';
 import type { ReferenceOptions } from './client/attest-reference.js';
 import {
   createCommand,
@@ -116,6 +117,16 @@ export function registerEngineCommands(
     .passThroughOptions()
     .action((id: string, command: string[], options: ExecOptions) => {
       setPending(execCommand(id, command, options));
+    });
+
+  program
+    .command('cp')
+    .description('copy a file between the host and a running container (CONTAINER:PATH on one side)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .argument('<src>', 'a host file, or CONTAINER:/path')
+    .argument('<dest>', 'a host path, or CONTAINER:/path (ending in / for a directory)')
+    .action((src: string, dest: string, options: ClientOptions) => {
+      setPending(cpCommand(src, dest, options));
     });
 
   program

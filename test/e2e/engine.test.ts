@@ -180,6 +180,31 @@ describe('rcontainer daemon and client', () => {
     expect(cli('rm', id).code).toBe(0);
   });
 
+  it("copies files in and out with cp, byte for byte, through the container's own programs", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rcontainer-e2e-cp-'));
+    const bytes = new Uint8Array(70_000).map((_, i) => (i * 131 + 7) & 0xff); // not UTF-8
+    writeFileSync(join(dir, 'blob'), bytes);
+    const id = cli('run', '-d', 'busybox', 'sleep', '1000').stdout.trim();
+    expect(cli('cp', join(dir, 'blob'), `${id}:/tmp/`)).toMatchObject({ code: 0, stderr: '' });
+    expect(cli('exec', id, 'wc', '-c', '/tmp/blob').stdout).toBe('70000 /tmp/blob\n');
+    expect(cli('cp', `${id}:/tmp/blob`, join(dir, 'back')).code).toBe(0);
+    expect(new Uint8Array(readFileSync(join(dir, 'back')))).toEqual(bytes);
+    expect(cli('cp', `${id}:/nope`, dir)).toMatchObject({
+      code: 125,
+      stderr: `rcontainer: cp: ${id}:/nope: cat: /nope: No such file or directory\n`,
+    });
+    expect(cli('cp', dir, `${id}:/x`).stderr).toBe(
+      `rcontainer: cp: ${dir} is a directory; cp copies single files\n`,
+    );
+    expect(cli('rm', '-f', id).code).toBe(0);
+    // Its exec policy applies: nothing goes in or out of a container that denies exec.
+    const sealed = cli('run', '-d', '--exec-policy', 'deny', 'busybox', 'sleep', '1000').stdout.trim();
+    const refused = cli('cp', join(dir, 'blob'), `${sealed}:/tmp/blob`);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/^rcontainer: cp: exec into \S+ is denied by its exec policy \(deny\)\n$/);
+    expect(cli('rm', '-f', sealed).code).toBe(0);
+  });
+
   it('refuses exec into a container whose exec policy is deny (126)', () => {
     const id = cli('run', '-d', '--exec-policy', 'deny', 'busybox', 'sleep', '1000').stdout.trim();
     const exec = cli('exec', id, 'echo', 'in');
