@@ -12,6 +12,8 @@ import {
   FaultOutcome,
   IrqOutcome,
   KERNEL_IDLE_VA,
+  RESTART_CALL,
+  SIGNAL_ENTRY,
   TASK_GONE,
   type HwTask,
   type KernelHandlers,
@@ -34,6 +36,8 @@ export interface Trap<T extends HwTask> {
   /** ELR_EL1 and SPSR_EL1 at entry (nested kernel faults overwrite the registers). */
   readonly elr: number;
   readonly spsr: number;
+  /** x30 to return with (a signal handler's entry: sa_restorer); otherwise as trapped. */
+  readonly lr?: number;
 }
 
 /** Trap entries over design primitives. */
@@ -88,11 +92,23 @@ export abstract class DesignBase<T extends HwTask> {
       const start = handlers.takeExecStart(pe);
       if (start !== undefined) return this.startImage(pe, trap, start);
     }
+    // Where the task goes back to: the call's return, its signal handler, or its SVC again.
+    let target = trap;
+    let value: number | undefined = result;
+    if (result === SIGNAL_ENTRY) {
+      const entry = handlers.takeSignalEntry(pe);
+      if (entry === undefined) throw new Error('design: SIGNAL_ENTRY without a handler entry');
+      target = { ...trap, elr: entry.pc, lr: entry.lr };
+      value = entry.sig;
+    } else if (result === RESTART_CALL) {
+      target = { ...trap, elr: trap.elr - 4 };
+      value = undefined;
+    }
     if (handlers.shouldYield(pe)) {
-      this.saveTrap(pe, trap, false, result);
+      this.saveTrap(pe, target, false, value);
       return this.goIdle(pe);
     }
-    this.returnToUser(pe, trap, result);
+    this.returnToUser(pe, target, value);
   }
 
   /** The synchronous-exception entry for everything but system calls (aborts, undefined). */
@@ -174,6 +190,7 @@ export abstract class DesignBase<T extends HwTask> {
   protected resumeSaved(pe: ProcessingElement, trap: Trap<T>, task: KernelSavedTask, result?: number): void {
     pe.x.set(task.regs);
     if (result !== undefined) pe.x[0] = result;
+    if (trap.lr !== undefined) pe.x[30] = trap.lr;
     this.eretToUser(pe, trap.elr, trap.spsr);
   }
 
@@ -186,6 +203,7 @@ export abstract class DesignBase<T extends HwTask> {
     result?: number,
   ): void {
     if (result !== undefined) task.regs[0] = result;
+    if (trap.lr !== undefined) task.regs[30] = trap.lr;
     task.pc = rewind ? trap.elr - 4 : trap.elr;
     task.spsr = trap.spsr;
     task.tpidr = pe.regs.number('TPIDR_EL0');

@@ -731,6 +731,7 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     // x0 was replaced by the frame pointer; any gate call since cleared the others.
     if (this.stats.gateCalls !== t.gateMark) this.reloadRegisters(pe, t.frameVa);
     pe.x[0] = result ?? loadSigned(pe, t.frameVa);
+    if (t.lr !== undefined) pe.x[30] = t.lr;
     this.eretToUser(pe, t.elr, t.spsr);
   }
 
@@ -740,7 +741,10 @@ export class RcontainerPlatform extends DesignBase<RcTask> implements Platform {
     if (task.cid === 0) return this.keepSaved(pe, t, task, rewind, result);
     task.tpidr = pe.regs.number('TPIDR_EL0');
     if (result !== undefined) storeWord(pe, t.frameVa, result);
-    if (rewind) storeWord(pe, t.frameVa + 31 * 8, t.elr - 4);
+    if (t.lr !== undefined) storeWord(pe, t.frameVa + 30 * 8, t.lr);
+    // The frame's PC: as trapped, rewound to the SVC, or where the kernel sends the task (a signal
+    // handler, a restarted call): the kernel serving c may write c's con-shim frame (DESIGN.md §5).
+    storeWord(pe, t.frameVa + 31 * 8, rewind ? t.elr - 4 : t.elr);
     const c = this.containers.get(task.cid)!;
     // The mini-OS copies the frame into the task's context and returns here in the OS context.
     this.gate(pe, RcCall.SwitchToMiniOs, 1, task.cid, task.tid, this.framePaOf(pe, c));

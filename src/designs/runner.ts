@@ -8,16 +8,22 @@
  * System calls are issued from a fixed stub address: `SVC #0` at SYSCALL_STUB_VA, so a call that
  * completed resumes at SYSCALL_STUB_VA + 4 with its result in x0, and a call the kernel restarts
  * (its PC rewound) resumes at SYSCALL_STUB_VA and is issued again.
+ *
+ * Any other PC is a signal handler the kernel entered (x0 = the signal): the thread's coroutine is
+ * set aside with its pending call, and the handler's coroutine (program.ts signalHandlerRun) runs
+ * until its rt_sigreturn; when that call comes back (at the stub: the interrupted call restarts,
+ * or at stub + 4 with the interrupted call's result), the interrupted coroutine continues.
  */
 import type { Machine } from '../hw/machine.js';
 import type { ProcessingElement } from '../hw/pe.js';
 import { ARG_BLOCK_VA } from '../kernel/hooks.js';
 import { TEXT_BASE } from '../kernel/mm/layout.js';
-import { CLONE } from '../kernel/uapi/flags.js';
+import { CLONE, SIG } from '../kernel/uapi/flags.js';
 import { Sys } from '../kernel/uapi/syscalls.js';
 import {
   MAX_PROGRAM_NAME,
   parseExecutable,
+  signalHandlerRun,
   type ProgramRegistry,
   type ProgramRun,
   type SyscallRequest,
@@ -105,6 +111,10 @@ interface Thread {
   /** The request issued (or to issue) at the stub; its result is x0 at stub + 4. */
   pending: SyscallRequest | undefined;
   started: boolean;
+  /** Coroutines a signal handler interrupted (innermost last), with their pending calls. */
+  readonly interrupted: { run: ProgramRun; pending: SyscallRequest | undefined; started: boolean }[];
+  /** A handler's rt_sigreturn is in flight: its return resumes the interrupted coroutine. */
+  returning: boolean;
 }
 
 /** Counters of the runner. */
@@ -146,6 +156,10 @@ export class UserRunner {
     this.cpu.pe = pe;
     this.cpu.tid = tid;
     try {
+      const atStub = pe.pc === SYSCALL_STUB_VA || pe.pc === SYSCALL_STUB_VA + 4;
+      // A handler's rt_sigreturn came back (to the call, or straight into the next handler).
+      if (thread.returning) this.resumeInterrupted(thread);
+      if (!atStub && !this.enterHandler(pe, thread)) return;
       if (pe.pc === SYSCALL_STUB_VA && thread.pending !== undefined) return this.issue(pe, thread.pending);
       let next: IteratorResult<SyscallRequest, number>;
       if (!thread.started) {
@@ -158,6 +172,7 @@ export class UserRunner {
       else throw new Error(`runner: thread ${tid} resumed at 0x${pe.pc.toString(16)} with a call pending`);
       const request = next.done === true ? { nr: Sys.exit_group, args: [next.value & 0xff] } : next.value;
       thread.pending = this.prepare(request);
+      if (request.nr === Sys.rt_sigreturn && thread.interrupted.length > 0) thread.returning = true;
       pe.branch(SYSCALL_STUB_VA);
       // An instruction boundary: a pending timer interrupt is taken before the SVC.
       this.machine.timers[pe.id]?.update();
@@ -177,6 +192,34 @@ export class UserRunner {
   /** Threads with a program. */
   get threadCount(): number {
     return this.threads.size;
+  }
+
+  /**
+   * The kernel sent the thread to a signal handler (PC elsewhere than the stub, x0 = the signal):
+   * set its coroutine aside and run the handler's. False when its program has no handler for the
+   * signal: the thread ends as an undefined instruction would end it (SIGILL's exit code).
+   */
+  private enterHandler(pe: ProcessingElement, thread: Thread): boolean {
+    const sig = pe.x[0]!;
+    const handler = signalHandlerRun(thread.run, sig);
+    if (handler === undefined) {
+      this.issue(pe, { nr: Sys.exit_group, args: [128 + SIG.ILL] });
+      return false;
+    }
+    thread.interrupted.push({ run: thread.run, pending: thread.pending, started: thread.started });
+    thread.run = handler;
+    thread.pending = undefined;
+    thread.started = false;
+    return true;
+  }
+
+  /** The handler's rt_sigreturn came back: the interrupted coroutine goes on with its call. */
+  private resumeInterrupted(thread: Thread): void {
+    const frame = thread.interrupted.pop()!;
+    thread.run = frame.run;
+    thread.pending = frame.pending;
+    thread.started = frame.started;
+    thread.returning = false;
   }
 
   /** A clone with a child program: pass a token as the child's TLS so that it can be found. */
@@ -227,7 +270,7 @@ export class UserRunner {
       this.forks.delete(token);
       run = child();
     }
-    const thread: Thread = { run, pending: undefined, started: false };
+    const thread: Thread = { run, pending: undefined, started: false, interrupted: [], returning: false };
     this.threads.set(tid, thread);
     pe.branch(SYSCALL_STUB_VA + 4);
     return thread;

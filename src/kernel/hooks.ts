@@ -40,7 +40,30 @@ export interface KernelHandlers {
   shouldYield(pe: ProcessingElement): boolean;
   /** After EXEC_DONE: the registers the new image starts with. */
   takeExecStart(pe: ProcessingElement): UserStart | undefined;
+  /** After SIGNAL_ENTRY: where the task enters its signal handler. */
+  takeSignalEntry(pe: ProcessingElement): SignalEntry | undefined;
 }
+
+/**
+ * A signal handler entry (Linux's setup_rt_frame on arm64): PC = the handler, x0 = the signal,
+ * x30 = sa_restorer, so that the handler returns into rt_sigreturn.
+ */
+export interface SignalEntry {
+  readonly pc: number;
+  readonly sig: number;
+  readonly lr: number;
+}
+
+/**
+ * The result of KernelHandlers.syscall when the task enters a signal handler instead of returning
+ * from the call: the design takes the entry from KernelHandlers.takeSignalEntry.
+ */
+export const SIGNAL_ENTRY = -0x7fff_0002;
+/**
+ * The result of rt_sigreturn when the interrupted call is to be issued again (SA_RESTART): the
+ * design returns to the SVC (PC rewound), as Linux restores a frame whose PC was rewound.
+ */
+export const RESTART_CALL = -0x7fff_0003;
 
 /** The result of KernelHandlers.syscall when the calling task is gone. */
 export const TASK_GONE = -0x7fff_0000;

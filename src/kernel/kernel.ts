@@ -24,21 +24,26 @@ import { Task, ThreadGroup } from './core/task.js';
 import { TaskContext } from './core/task-context.js';
 import type { WaitQueue } from './core/wait.js';
 import {
+  EXEC_DONE,
   FaultOutcome,
   IrqOutcome,
+  RESTART_CALL,
+  SIGNAL_ENTRY,
   TASK_GONE,
   type HwTask,
   type KernelHandlers,
   type Platform,
+  type SignalEntry,
   type UserStart,
 } from './hooks.js';
 import { FaultResult, Mm, type MmEnv } from './mm/mm.js';
 import { MemoryLimits } from './mm/memory-limits.js';
+import { nanosleepInterrupted } from './proc/identity.js';
 import { PageRefs } from './mm/page-refs.js';
 import { RunQueue } from './sched/run-queue.js';
 import { ERESTARTSYS, Errno } from './uapi/errno.js';
-import { SIG, SIG_IGN } from './uapi/flags.js';
-import { SYS_NAMES } from './uapi/syscalls.js';
+import { SA, SIG, SIG_DFL, SIG_IGN } from './uapi/flags.js';
+import { Sys, SYS_NAMES } from './uapi/syscalls.js';
 import type { FsState } from './fs/fs-state.js';
 import type { MountNamespace } from './fs/mount-namespace.js';
 import { NetNamespace } from './net/net-namespace.js';
@@ -81,6 +86,7 @@ export class Kernel implements KernelServices, KernelHandlers {
   private readonly syscalls = new Map<number, CoreSyscallFn>();
   private nextTid = 1;
   private readonly execStarts: (UserStart | undefined)[];
+  private readonly signalEntries: (SignalEntry | undefined)[];
   /** Cycles per nanosecond of the machine's CPU profile. */
   readonly cyclesPerNs: number;
   /** The mount namespace of the host, set by {@link Kernel.boot}'s file-system setup. */
@@ -94,6 +100,7 @@ export class Kernel implements KernelServices, KernelHandlers {
     this.needResched = new Array<boolean>(pes).fill(false);
     this.sliceEnd = new Array<number>(pes).fill(0);
     this.execStarts = new Array<UserStart | undefined>(pes).fill(undefined);
+    this.signalEntries = new Array<SignalEntry | undefined>(pes).fill(undefined);
     this.cyclesPerNs = this.machine.profile.hz / 1e9;
     this.consoleDevice = new ConsoleDevice(
       platform,
@@ -400,6 +407,9 @@ export class Kernel implements KernelServices, KernelHandlers {
     this.stats.syscallsByName[name] = (this.stats.syscallsByName[name] ?? 0) + 1;
     pe.compute(KernelCost.syscall);
     if (this.fatalSignalPending(task)) return this.exitCurrent(pe, task, undefined);
+    // A signal that interrupted this call (or came before it): its handler first.
+    if (nr !== Sys.rt_sigreturn && this.enterHandler(pe, task, undefined, { nr, args })) return SIGNAL_ENTRY;
+    task.interruptedBySignal = false;
     const fn = this.syscalls.get(nr);
     const ctx = this.contextFor(pe, task);
     const result = fn === undefined ? -Errno.ENOSYS : fn(this, ctx, args);
@@ -409,6 +419,8 @@ export class Kernel implements KernelServices, KernelHandlers {
       return result;
     }
     if (this.fatalSignalPending(task)) return this.exitCurrent(pe, task, undefined);
+    if (result !== EXEC_DONE && result !== RESTART_CALL && this.enterHandler(pe, task, result))
+      return SIGNAL_ENTRY;
     return result;
   }
 
@@ -479,20 +491,78 @@ export class Kernel implements KernelServices, KernelHandlers {
 
   // ------------------------------------------------------------------ signals and exit
 
-  /** Send `sig` to every thread of `group` (default actions only). */
+  /**
+   * Send `sig` to `group`: pending until a thread of it returns to EL0, which then dies of it or
+   * enters its handler. Sleeping threads are woken (their blocking call is interrupted).
+   */
   signalGroup(group: ThreadGroup, sig: number): void {
     if (sig === 0) return;
-    const ignored = group.dispositions[sig] === SIG_IGN && sig !== SIG.KILL && sig !== SIG.STOP;
+    const unblockable = sig === SIG.KILL || sig === SIG.STOP;
+    const disposition = group.dispositions[sig]!;
+    const handled = !unblockable && hasHandler(disposition);
+    const ignored = disposition === SIG_IGN && !unblockable;
     // Default actions: SIGCHLD and SIGCONT are ignored, everything else here terminates.
-    if (ignored || sig === SIG.CHLD || sig === SIG.CONT) return;
+    if (ignored || (!handled && (sig === SIG.CHLD || sig === SIG.CONT))) return;
     group.pendingSignals |= 1 << sig;
     this.stats.signalsDelivered++;
-    for (const task of group.threads) if (task.state === 'sleeping') task.wake();
+    for (const task of group.threads) {
+      if (task.state !== 'sleeping') continue;
+      task.interruptedBySignal = true;
+      task.wake();
+    }
   }
 
-  /** A signal whose default action terminates is pending for the task's group. */
+  /** A signal whose action terminates (no handler, or SIGKILL) is pending for the task's group. */
   fatalSignalPending(task: Task): boolean {
-    return task.group.pendingSignals !== 0;
+    const group = task.group;
+    for (let pending = group.pendingSignals, sig = 0; pending !== 0; sig++, pending >>>= 1) {
+      if ((pending & 1) === 0) continue;
+      if (sig === SIG.KILL || !hasHandler(group.dispositions[sig]!)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * On the way back to EL0 from a call whose outcome is `result` (undefined: the call was not run,
+   * because a signal interrupted it or came before it): if a signal with a handler is pending and
+   * no handler runs yet, take it and set up the handler's entry (takeSignalEntry). The handler's
+   * rt_sigreturn then gives the call's outcome: `result`; or, for a call not run, a restart when it
+   * was not interrupted in a block or the handler has SA_RESTART, else EINTR (Linux's
+   * handle_signal). True when the task enters its handler.
+   */
+  private enterHandler(
+    pe: ProcessingElement,
+    task: Task,
+    result: number | undefined,
+    call?: { readonly nr: number; readonly args: readonly number[] },
+  ): boolean {
+    if (task.signalFrame !== undefined) return false;
+    const group = task.group;
+    let sig = 0;
+    for (let pending = group.pendingSignals, s = 0; pending !== 0 && sig === 0; s++, pending >>>= 1)
+      if ((pending & 1) !== 0 && hasHandler(group.dispositions[s]!)) sig = s;
+    if (sig === 0) return false;
+    group.pendingSignals &= ~(1 << sig);
+    const interrupted = task.interruptedBySignal;
+    task.interruptedBySignal = false;
+    let outcome = result;
+    if (outcome === undefined && interrupted) {
+      if (call?.nr === Sys.nanosleep)
+        outcome = nanosleepInterrupted(this, this.contextFor(pe, task), call.args);
+      else if ((group.sigFlags[sig]! & SA.RESTART) === 0) outcome = -Errno.EINTR;
+    }
+    task.signalFrame = { result: outcome };
+    const restorer = (group.sigFlags[sig]! & SA.RESTORER) !== 0 ? group.sigRestorers[sig]! : 0;
+    this.signalEntries[pe.id] = { pc: group.dispositions[sig]!, sig, lr: restorer };
+    pe.compute(KernelCost.signalFrame);
+    return true;
+  }
+
+  /** The handler entry the last SIGNAL_ENTRY on `pe` set up (consumed). */
+  takeSignalEntry(pe: ProcessingElement): SignalEntry | undefined {
+    const entry = this.signalEntries[pe.id];
+    this.signalEntries[pe.id] = undefined;
+    return entry;
   }
 
   /** The lowest pending fatal signal of a group. */
@@ -568,4 +638,9 @@ export function pidsFor(ns: PidNamespace, globalId: number): Map<PidNamespace, n
     pids.set(at, at.parent === undefined ? globalId : at.allocate());
   }
   return pids;
+}
+
+/** A disposition that is a handler's address (not SIG_DFL or SIG_IGN). */
+function hasHandler(disposition: number): boolean {
+  return disposition !== SIG_DFL && disposition !== SIG_IGN;
 }

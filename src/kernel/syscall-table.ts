@@ -17,7 +17,7 @@ import { sysClone, sysUnshare } from './proc/clone.js';
 import { sysExecve } from './proc/exec.js';
 import { installExit, sysExit, sysExitGroup, sysWait4 } from './proc/exit.js';
 import * as id from './proc/identity.js';
-import { sysKill, sysRtSigaction, sysRtSigprocmask, sysTgkill } from './proc/signals.js';
+import { sysKill, sysRtSigaction, sysRtSigprocmask, sysRtSigreturn, sysTgkill } from './proc/signals.js';
 import { sysSetns } from './proc/setns.js';
 import { Sys } from './uapi/syscalls.js';
 
@@ -37,6 +37,7 @@ export function installSyscalls(kernel: Kernel): void {
     [Sys.tgkill, sysTgkill],
     [Sys.rt_sigaction, sysRtSigaction],
     [Sys.rt_sigprocmask, sysRtSigprocmask],
+    [Sys.rt_sigreturn, sysRtSigreturn],
     [Sys.getpid, id.sysGetpid],
     [Sys.getppid, id.sysGetppid],
     [Sys.gettid, id.sysGettid],

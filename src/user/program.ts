@@ -84,3 +84,41 @@ export class ProgramRegistry {
     return [...this.programs.keys()].sort();
   }
 }
+
+/**
+ * A program's signal handlers as the CPU finds them: for a thread's coroutine, the coroutine of its
+ * handler for a signal (undefined when it installed none). The kernel enters a handler by setting
+ * the PC to the handler's address ({@link signalHandlerVa}) with the signal in x0; on real hardware
+ * the CPU would fetch the handler's code there, here the runner asks the thread's program for the
+ * coroutine that runs it. A handler's coroutine ends in rt_sigreturn.
+ */
+const signalHandlerRuns = new WeakMap<ProgramRun, (sig: number) => ProgramRun | undefined>();
+
+/** Give `run` (a thread's coroutine) the way to its signal handlers; returns `run`. */
+export function withSignalHandlers(
+  run: ProgramRun,
+  handlerRun: (sig: number) => ProgramRun | undefined,
+): ProgramRun {
+  signalHandlerRuns.set(run, handlerRun);
+  return run;
+}
+
+/** The coroutine of the handler for `sig` of the thread running `run`, if it has one. */
+export function signalHandlerRun(run: ProgramRun, sig: number): ProgramRun | undefined {
+  return signalHandlerRuns.get(run)?.(sig);
+}
+
+/** Offset in an image of its signal handlers' entry addresses (one per signal, 8 bytes apart). */
+const HANDLER_OFFSET = 0x200;
+/** Offset in an image of its rt_sigreturn trampoline (sa_restorer). */
+const RESTORER_OFFSET = 0x100;
+
+/** The address a program gives as sa_handler for `sig`: in its image, at `textBase`. */
+export function signalHandlerVa(textBase: number, sig: number): number {
+  return textBase + HANDLER_OFFSET + sig * 8;
+}
+
+/** The address a program gives as sa_restorer. */
+export function signalRestorerVa(textBase: number): number {
+  return textBase + RESTORER_OFFSET;
+}

@@ -19,6 +19,11 @@ export const KernelCost = {
   exit: 6000,
   /** A timer interrupt's handling. */
   tick: 400,
+  /**
+   * Setting up a signal handler's entry (setup_rt_frame: the frame, the registers). With the
+   * rt_sigreturn call this makes lmbench's "signal handler" ≈ 1.2 µs (spec/costs.md).
+   */
+  signalFrame: 1500,
 } as const;
 
 /** The scheduler's time slice, in nanoseconds (Linux's sched_min_granularity order). */

@@ -26,8 +26,11 @@ export class ThreadGroup {
   exitStatus: number | undefined;
   /** Parents sleep here in wait4. */
   readonly childEvents = new WaitQueue();
-  /** sa_handler per signal: SIG_DFL or SIG_IGN (user handlers are not delivered). */
+  /** sa_handler per signal: SIG_DFL, SIG_IGN or a handler's address. */
   readonly dispositions = new Float64Array(NSIG + 1).fill(SIG_DFL);
+  /** sa_flags and sa_restorer per signal (for a handler). */
+  readonly sigFlags = new Float64Array(NSIG + 1);
+  readonly sigRestorers = new Float64Array(NSIG + 1);
   /** Pending signals for the group (bit per signal, numbers ≤ 31 only). */
   pendingSignals = 0;
   /** Signal the parent gets when the group exits (clone's CSIGNAL, normally SIGCHLD). */
@@ -95,6 +98,15 @@ export class Task implements TaskInfo, Sleeper {
   exited = false;
   /** The task called exit_group: its whole process goes. */
   exitGroup = false;
+  /**
+   * While a signal handler runs: the outcome of the call it interrupted, for rt_sigreturn (a
+   * result, or undefined to issue the call again). SIMPLIFICATION: Linux keeps the interrupted
+   * registers in a frame on the user stack; SP_EL0 is not modelled, so the kernel keeps this, and
+   * only x0 and the PC are restored (a program's other state is its coroutine's).
+   */
+  signalFrame: { readonly result: number | undefined } | undefined;
+  /** A signal woke the task from a blocking call (the call then follows SA_RESTART). */
+  interruptedBySignal = false;
   /** Called by wake(): the kernel's hook to put the task on a run queue. */
   private readonly onWake: (task: Task) => void;
 

@@ -118,6 +118,8 @@ export function sysClone(kernel: Kernel, ctx: TaskContext, args: readonly number
       mm,
     });
     group.dispositions.set(parent.group.dispositions);
+    group.sigFlags.set(parent.group.sigFlags);
+    group.sigRestorers.set(parent.group.sigRestorers);
     parent.group.children.add(group);
     kernel.stats.forks++;
   }

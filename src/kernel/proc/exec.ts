@@ -145,6 +145,9 @@ export function loadProgram(
     group.dispositions.forEach((value, sig) => {
       if (value !== SIG_IGN) group.dispositions[sig] = SIG_DFL;
     });
+    group.sigFlags.fill(0);
+    group.sigRestorers.fill(0);
+    task.signalFrame = undefined;
     kernel.stats.execs++;
     // A failure after the point of no return kills the task, as Linux's execve does.
     if (failures.length > 0) group.pendingSignals |= 1 << 9;

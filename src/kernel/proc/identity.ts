@@ -153,6 +153,27 @@ export function sysNanosleep(kernel: Kernel, ctx: TaskContext, args: readonly nu
   return kernel.parkUntil(task, deadline);
 }
 
+/**
+ * A nanosleep a signal handler interrupted: -EINTR with the time left in `rem` (args[1], when
+ * given), or 0 if the deadline had passed. Linux returns EINTR here whatever SA_RESTART says.
+ */
+export function nanosleepInterrupted(kernel: Kernel, ctx: TaskContext, args: readonly number[]): number {
+  const task = ctx.task;
+  const deadline = task.sleepDeadline;
+  task.sleepDeadline = undefined;
+  if (deadline === undefined || ctx.pe.cycles >= deadline) return 0;
+  const rem = args[1] ?? 0;
+  if (rem !== 0) {
+    const ns = Math.max(0, Math.round((deadline - ctx.pe.cycles) / kernel.cyclesFor(1)));
+    const ts = new Uint8Array(TIMESPEC_BYTES);
+    const view = new DataView(ts.buffer);
+    view.setBigUint64(0, BigInt(Math.floor(ns / 1e9)), true);
+    view.setBigUint64(8, BigInt(ns % 1e9), true);
+    if (!ctx.copyOut(rem, ts)) return -Errno.EFAULT;
+  }
+  return -Errno.EINTR;
+}
+
 /** sched_yield(): give the PE to another runnable task, if any. */
 export function sysSchedYield(kernel: Kernel, ctx: TaskContext): number {
   kernel.requestResched(ctx.pe);

@@ -1,15 +1,19 @@
 /**
- * Signals: kill/tgkill and the dispositions of rt_sigaction. Only default actions and SIG_IGN are
- * delivered (terminate, or ignore for SIGCHLD/SIGCONT).
- * SIMPLIFICATION: user signal handlers are refused (EINVAL): the program model has no way to run a
- * handler on a signal frame, so the kernel does not pretend to install one.
+ * Signals: kill/tgkill, the dispositions of rt_sigaction (default, ignore, or a handler), and
+ * rt_sigreturn. A handler is entered on the way back to EL0 from a system call (kernel.ts
+ * enterHandler): PC = the handler, x0 = the signal, x30 = sa_restorer; the handler's
+ * rt_sigreturn then finishes the interrupted call (its result, EINTR, or a restart with SA_RESTART).
+ * SIMPLIFICATION: one handler runs at a time per task (other signals stay pending until its
+ * rt_sigreturn), signal masks are not applied, and handlers are entered only at system-call
+ * boundaries, as preemption is.
  */
 import type { TaskContext } from '../core/task-context.js';
 import type { ThreadGroup } from '../core/task.js';
 import type { Kernel } from '../kernel.js';
 import { Errno } from '../uapi/errno.js';
-import { NSIG, SIG, SIG_DFL, SIG_IGN } from '../uapi/flags.js';
+import { NSIG, SIG, SIG_IGN } from '../uapi/flags.js';
 import { SIGACTION_BYTES } from '../uapi/structs.js';
+import { RESTART_CALL } from '../hooks.js';
 
 /** May the caller signal `target` (same real or effective uid, or root)? */
 function maySignal(ctx: TaskContext, target: ThreadGroup): boolean {
@@ -52,7 +56,7 @@ export function sysTgkill(kernel: Kernel, ctx: TaskContext, args: readonly numbe
   return sysKill(kernel, ctx, [args[0] ?? 0, args[2] ?? 0]);
 }
 
-/** rt_sigaction(sig, act, oldact, sigsetsize). */
+/** rt_sigaction(sig, act, oldact, sigsetsize): struct sigaction is handler, flags, restorer, mask. */
 export function sysRtSigaction(_kernel: Kernel, ctx: TaskContext, args: readonly number[]): number {
   const sig = (args[0] ?? 0) | 0;
   const act = args[1] ?? 0;
@@ -60,23 +64,46 @@ export function sysRtSigaction(_kernel: Kernel, ctx: TaskContext, args: readonly
   if ((args[3] ?? 8) !== 8 || sig < 1 || sig > NSIG) return -Errno.EINVAL;
   const group = ctx.task.group;
   if (act !== 0 && (sig === SIG.KILL || sig === SIG.STOP)) return -Errno.EINVAL;
-  let handler: number | undefined;
+  let next: { handler: number; flags: number; restorer: number } | undefined;
   if (act !== 0) {
-    handler = ctx.readU64(act);
-    if (handler === undefined) return -Errno.EFAULT;
-    if (handler !== SIG_DFL && handler !== SIG_IGN) return -Errno.EINVAL;
+    const handler = ctx.readU64(act);
+    const flags = ctx.readU64(act + 8);
+    const restorer = ctx.readU64(act + 16);
+    if (handler === undefined || flags === undefined || restorer === undefined) return -Errno.EFAULT;
+    next = { handler, flags, restorer };
   }
   if (oldact !== 0) {
     const old = new Uint8Array(SIGACTION_BYTES);
-    new DataView(old.buffer).setBigUint64(0, BigInt(group.dispositions[sig]!), true);
+    const view = new DataView(old.buffer);
+    view.setBigUint64(0, BigInt(group.dispositions[sig]!), true);
+    view.setBigUint64(8, BigInt(group.sigFlags[sig]!), true);
+    view.setBigUint64(16, BigInt(group.sigRestorers[sig]!), true);
     if (!ctx.copyOut(oldact, old)) return -Errno.EFAULT;
   }
-  if (handler !== undefined) {
-    group.dispositions[sig] = handler;
+  if (next !== undefined) {
+    group.dispositions[sig] = next.handler;
+    group.sigFlags[sig] = next.flags;
+    group.sigRestorers[sig] = next.restorer;
     // Setting SIG_IGN discards a pending instance.
-    if (handler === SIG_IGN) group.pendingSignals &= ~(1 << sig);
+    if (next.handler === SIG_IGN) group.pendingSignals &= ~(1 << sig);
   }
   return 0;
+}
+
+/**
+ * rt_sigreturn(): the end of a signal handler. The interrupted call's outcome comes back (its
+ * result or EINTR in x0, or RESTART_CALL to issue it again). Without a handler running, the frame
+ * is bad: SIGSEGV, as Linux forces it.
+ */
+export function sysRtSigreturn(_kernel: Kernel, ctx: TaskContext): number {
+  const task = ctx.task;
+  const frame = task.signalFrame;
+  if (frame === undefined) {
+    task.group.pendingSignals |= 1 << SIG.SEGV;
+    return -Errno.EFAULT;
+  }
+  task.signalFrame = undefined;
+  return frame.result ?? RESTART_CALL;
 }
 
 /** rt_sigprocmask(how, set, oldset, sigsetsize): the mask is accepted and reported as empty. */

@@ -114,6 +114,13 @@ export const NSIG = 64;
 /** sa_handler values. */
 export const SIG_DFL = 0;
 export const SIG_IGN = 1;
+/** sa_flags (include/uapi/asm-generic/signal.h). */
+export const SA = {
+  /** sa_restorer holds the return trampoline (x30 at handler entry). */
+  RESTORER: 0x0400_0000,
+  /** A blocking call interrupted by the handler is restarted, not failed with EINTR. */
+  RESTART: 0x1000_0000,
+} as const;
 
 /** Encode a wait status: exited with `code`. */
 export function wExited(code: number): number {

@@ -46,6 +46,7 @@ export const Sys = {
   tgkill: 131,
   rt_sigaction: 134,
   rt_sigprocmask: 135,
+  rt_sigreturn: 139,
   setgid: 144,
   setuid: 146,
   setresuid: 147,

@@ -7,9 +7,10 @@
  */
 import { CLONE, MAP, PROT, SIG } from '../../kernel/uapi/flags.js';
 import { Sys } from '../../kernel/uapi/syscalls.js';
-import type { ProgramRun } from '../program.js';
+import { withSignalHandlers, type ProgramRun } from '../program.js';
 import { flushStdio, type Proc } from './process.js';
 import { Scratch } from './scratch.js';
+import { handlerRun } from './signal.js';
 import { isError, type Call } from './syscall.js';
 import { exitThread, mmap } from './sys-proc.js';
 
@@ -35,7 +36,7 @@ function* finishChild(p: Proc, body: Call<number>): ProgramRun {
 export function* fork(p: Proc, makeChild: ChildBody): Call<number> {
   yield* flushStdio(p);
   const copy = p.forkCopy();
-  const run = finishChild(copy, makeChild(copy));
+  const run = withSignalHandlers(finishChild(copy, makeChild(copy)), (sig) => handlerRun(copy, sig));
   return yield { nr: Sys.clone, args: [SIG.CHLD, 0, 0, 0, 0, 0], child: () => run };
 }
 
@@ -55,7 +56,9 @@ export function* spawnThread(p: Proc, makeThread: ChildBody): Call<number> {
   const area = yield* mmap(0, THREAD_AREA_BYTES, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS, -1, 0);
   if (isError(area)) return area;
   const threadProc = p.threadCopy(new Scratch(area, THREAD_AREA_BYTES));
-  const run = finishThread(threadProc, makeThread(threadProc));
+  const run = withSignalHandlers(finishThread(threadProc, makeThread(threadProc)), (sig) =>
+    handlerRun(threadProc, sig),
+  );
   const stackTop = area + THREAD_AREA_BYTES;
   return yield { nr: Sys.clone, args: [THREAD_CLONE_FLAGS, stackTop, 0, 0, 0, 0], child: () => run };
 }

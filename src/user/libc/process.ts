@@ -34,7 +34,12 @@ export interface ProcParts {
   readonly stdout: OutStream;
   readonly stderr: OutStream;
   readonly argv: readonly string[];
+  /** Signal handlers by signal (shared by threads, copied by fork; a new image has none). */
+  readonly handlers?: Map<number, SignalHandler>;
 }
+
+/** A signal handler: runs on the interrupted thread (its libc state), then returns. */
+export type SignalHandler = (p: Proc, sig: number) => Call<void>;
 
 /** The libc state of one process (or thread). */
 export class Proc {
@@ -45,6 +50,8 @@ export class Proc {
   readonly stdout: OutStream;
   readonly stderr: OutStream;
   readonly argv: readonly string[];
+  /** The program's signal handlers (libc/signal.ts sigaction). */
+  readonly handlers: Map<number, SignalHandler>;
 
   constructor(parts: ProcParts) {
     this.cpu = parts.cpu;
@@ -54,6 +61,7 @@ export class Proc {
     this.stdout = parts.stdout;
     this.stderr = parts.stderr;
     this.argv = parts.argv;
+    this.handlers = parts.handlers ?? new Map();
   }
 
   /** The program name for messages (basename of argv[0]). */
@@ -71,6 +79,7 @@ export class Proc {
       stdout: this.stdout.clone(),
       stderr: this.stderr.clone(),
       argv: this.argv,
+      handlers: new Map(this.handlers),
     });
   }
 
@@ -87,6 +96,7 @@ export class Proc {
       stdout: this.stdout,
       stderr: this.stderr,
       argv: this.argv,
+      handlers: this.handlers,
     };
   }
 }

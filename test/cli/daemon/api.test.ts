@@ -98,9 +98,13 @@ describe('daemon API under rcontainer', () => {
     expect((await call(daemon, 'POST', '/containers/kv1/stop?t=1')).status).toBe(204);
     expect((await call(daemon, 'POST', '/containers/kv1/stop')).status).toBe(304);
     const stopped = (await call(daemon, 'GET', '/containers/json?all=1')).json as Record<string, unknown>[];
-    expect(stopped[0]).toMatchObject({ name: 'kv1', state: 'exited', exitCode: 143 });
+    // kv-server handles SIGTERM: it shuts down cleanly (0), as redis-server does.
+    expect(stopped[0]).toMatchObject({ name: 'kv1', state: 'exited', exitCode: 0 });
     expect((stopped[0] as { status: string }).status).toMatch(
-      /^Exited \(143\) (Less than a second|\d+ seconds?) ago$/,
+      /^Exited \(0\) (Less than a second|\d+ seconds?) ago$/,
+    );
+    expect((await call(daemon, 'GET', '/containers/kv1/logs')).text).toMatch(
+      /kv-server: SIGTERM received, shutting down\n$/,
     );
     expect((await call(daemon, 'GET', '/containers/json')).json).toEqual([]);
 

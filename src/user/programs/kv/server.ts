@@ -1,6 +1,7 @@
 /**
  * `kv-server [-p PORT] [-n CONNECTIONS] [-b BUCKETS]`: a Redis-like key-value server over TCP
- * (RESP: PING, ECHO, SET, GET, DEL, EXISTS, INCR, DECR, DBSIZE, QUIT, SHUTDOWN).
+ * (RESP: PING, ECHO, SET, GET, DEL, EXISTS, INCR, DECR, DBSIZE, QUIT, SHUTDOWN). SIGTERM or SIGINT
+ * ends it cleanly (exit 0) once the client it serves is done.
  *
  * Design choice: clients are served **sequentially**, one connection at a time, in the server
  * process, so every client sees the same data (a fork per client would give each a copy-on-write
@@ -8,7 +9,8 @@
  * Keys and values live in user memory (store.ts); replies are assembled in a heap buffer and sent
  * when the input is drained (pipelined commands get one write).
  */
-import { strerror } from '../../../kernel/uapi/errno.js';
+import { Errno, strerror } from '../../../kernel/uapi/errno.js';
+import { SIG } from '../../../kernel/uapi/flags.js';
 import { parseArgs, parseCount } from '../../libc/args.js';
 import { decodeUtf8 } from '../../libc/cstring.js';
 import { Cost } from '../../libc/cost.js';
@@ -17,6 +19,7 @@ import { writeAll } from '../../libc/io.js';
 import { copyUserMemory } from '../../libc/malloc.js';
 import { accept, tcpListen } from '../../libc/net.js';
 import { defineProgram } from '../../libc/program.js';
+import { sigaction } from '../../libc/signal.js';
 import type { Proc } from '../../libc/process.js';
 import { isError, type Call } from '../../libc/syscall.js';
 import { close, read } from '../../libc/sys-fs.js';
@@ -206,10 +209,18 @@ export const kvServerMain = defineProgram(function* kvServer(p) {
   if (store === undefined) return yield* fail(p, 'out of memory');
   const listener = yield* tcpListen(p, port);
   if (isError(listener)) return yield* fail(p, `bind/listen on port ${port}: ${strerror(listener)}`);
+  // SIGTERM (`stop`) or SIGINT: finish the client being served, then exit 0, as redis-server does.
+  let stopping = false;
+  const onStop = function* (q: Proc, sig: number): Call<void> {
+    stopping = true;
+    yield* q.stdout.print(`kv-server: ${sig === SIG.INT ? 'SIGINT' : 'SIGTERM'} received, shutting down\n`);
+  };
+  for (const sig of [SIG.TERM, SIG.INT]) yield* sigaction(p, sig, onStop, { restart: false });
   yield* p.stdout.print(`kv-server: listening on port ${port}\n`);
   yield* p.stdout.flush();
-  for (let served = 0; limit === 0 || served < limit; served++) {
+  for (let served = 0; !stopping && (limit === 0 || served < limit); served++) {
     const conn = yield* accept(listener);
+    if (conn === -Errno.EINTR && stopping) break;
     if (isError(conn)) return yield* fail(p, `accept: ${strerror(conn)}`);
     const after = yield* serveConnection(p, store, conn);
     yield* close(conn);
