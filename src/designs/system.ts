@@ -301,11 +301,14 @@ export class SimSystem {
     return container.ns.mnt;
   }
 
-  /** Send `signal` to every process of container `cid` (the death of its init ends the rest). */
+  /**
+   * Send `signal` from the host to container `cid`'s init, as `runc kill` does (the death of its
+   * init ends the rest of its pid namespace). As a namespace's init, it gets only signals it has a
+   * handler for, and SIGKILL (kernel.ts signalGroup).
+   */
   signalContainer(cid: number, signal: number): void {
-    for (const group of this.kernel.allGroups()) {
-      if (group.cid === cid && !group.zombie) this.kernel.signalGroup(group, signal);
-    }
+    const init = this.containers.get(cid)?.init;
+    if (init !== undefined && !init.zombie) this.kernel.signalGroup(init, signal, 'host');
   }
 
   /** True while container `cid` has a live process. */

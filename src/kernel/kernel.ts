@@ -494,11 +494,21 @@ export class Kernel implements KernelServices, KernelHandlers {
   /**
    * Send `sig` to `group`: pending until a thread of it returns to EL0, which then dies of it or
    * enters its handler. Sleeping threads are woken (their blocking call is interrupted).
+   *
+   * `sender` is where a kill(2) comes from (a pid namespace, or `host` for the runtime, which is in
+   * every container's ancestor namespace); without it the kernel itself signals (SIGPIPE, SIGCHLD,
+   * a fault, the end of a pid namespace) and the signal is forced. A namespace's init gets a sent
+   * signal only if it has a handler for it, except SIGKILL and SIGSTOP from an ancestor namespace
+   * (pid_namespaces(7)): so `stop` of a container whose init ignores SIGTERM waits its grace period.
    */
-  signalGroup(group: ThreadGroup, sig: number): void {
+  signalGroup(group: ThreadGroup, sig: number, sender?: PidNamespace | 'host'): void {
     if (sig === 0) return;
     const unblockable = sig === SIG.KILL || sig === SIG.STOP;
     const disposition = group.dispositions[sig]!;
+    if (sender !== undefined && !hasHandler(disposition)) {
+      const own = ownPidNamespace(group);
+      if (own !== undefined && group.pidIn(own) === 1 && (sender === own || !unblockable)) return;
+    }
     const handled = !unblockable && hasHandler(disposition);
     const ignored = disposition === SIG_IGN && !unblockable;
     // Default actions: SIGCHLD and SIGCONT are ignored, everything else here terminates.
@@ -643,4 +653,11 @@ export function pidsFor(ns: PidNamespace, globalId: number): Map<PidNamespace, n
 /** A disposition that is a handler's address (not SIG_DFL or SIG_IGN). */
 function hasHandler(disposition: number): boolean {
   return disposition !== SIG_DFL && disposition !== SIG_IGN;
+}
+
+/** The pid namespace `group` lives in: the deepest of those it has a pid in. */
+function ownPidNamespace(group: ThreadGroup): PidNamespace | undefined {
+  let own: PidNamespace | undefined;
+  for (const ns of group.pids.keys()) if (own === undefined || ns.level > own.level) own = ns;
+  return own;
 }

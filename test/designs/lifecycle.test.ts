@@ -34,16 +34,23 @@ describe.each(['native', 'rcontainer'] as const)('container lifecycle under %s',
     expect(lines.some((line) => /^\s*1\s+sh$/.test(line))).toBe(true);
   });
 
-  it('stops a container by signalling its processes, then destroys it', () => {
+  it('stops a container by signalling its init (which gets SIGKILL, not an unhandled SIGTERM), then destroys it', () => {
     const system = new SimSystem({ design });
     const cid = system.createContainer();
     const init = system.startProcess(cid, { argv: ['sleep', '100'] });
+    const other = system.startProcess(cid, { argv: ['sleep', '100'] });
     expect(system.runFor(10_000_000)).toBe('time-limit');
     expect(system.containerRunning(cid)).toBe(true);
     expect(() => system.destroyContainer(cid)).toThrow(/still has processes/);
+    // A namespace's init without a handler does not get SIGTERM (pid_namespaces(7)).
     system.signalContainer(cid, SIG.TERM);
+    expect(system.runFor(10_000_000)).toBe('time-limit');
+    expect(init.exitStatus).toBeUndefined();
+    // SIGKILL from the host is forced; the rest of its pid namespace goes with it.
+    system.signalContainer(cid, SIG.KILL);
     expect(system.run(100_000)).toBe('idle');
-    expect(wTermSig(init.exitStatus!)).toBe(SIG.TERM);
+    expect(wTermSig(init.exitStatus!)).toBe(SIG.KILL);
+    expect(wTermSig(other.exitStatus!)).toBe(SIG.KILL);
     system.destroyContainer(cid);
     expect(() => system.startProcess(cid, { argv: ['true'] })).toThrow(/no container/);
   });

@@ -64,6 +64,9 @@ function exitTask(
   group.exitStatus = groupExitStatus.get(group) ?? kernel.deathStatus(group, status);
   group.pendingSignals = 0;
   reparentChildren(kernel, group);
+  // Before the parent bookkeeping: an init the runtime started has no parent, and its namespace
+  // must end all the same.
+  killNamespaceIfInit(kernel, group);
   const parent = group.parent;
   if (parent === undefined || parent.zombie) {
     kernel.forgetGroup(group);
@@ -75,7 +78,6 @@ function exitTask(
     kernel.forgetGroup(group);
   } else if (group.exitSignal !== 0) kernel.signalGroup(parent, group.exitSignal);
   parent.childEvents.wakeAll();
-  killNamespaceIfInit(kernel, group);
 }
 
 /** Children of a dying process go to the init of their pid namespace (or are reaped if none). */

@@ -47,7 +47,7 @@ export function sysKill(kernel: Kernel, ctx: TaskContext, args: readonly number[
   if (targets.length === 0) return -Errno.ESRCH;
   const allowed = targets.filter((g) => maySignal(ctx, g));
   if (allowed.length === 0) return -Errno.EPERM;
-  for (const group of allowed) kernel.signalGroup(group, sig);
+  for (const group of allowed) kernel.signalGroup(group, sig, ns);
   return 0;
 }
 

@@ -107,12 +107,25 @@ describe.each(DESIGN_NAMES)('processes through the system (%s)', (design) => {
         return 255;
       }).code,
     ).toBe(255);
-    const killed = runProgram(design, function* () {
+    // From inside its namespace, not even SIGKILL reaches the init (pid_namespaces(7))...
+    const spared = runProgram(design, function* () {
       yield* kill(0, SIG.KILL);
+      yield* kill(1, SIG.TERM);
+      return 0;
+    });
+    expect(spared.code).toBe(0);
+    // ...but a fault kills it, and its death ends the rest of its namespace.
+    const killed = runProgram(design, function* (p) {
+      yield* fork(p, function* (c) {
+        yield* nanosleep(c, 1_000_000_000);
+        return 0;
+      });
+      p.cpu.load8(0);
       return 0;
     });
     expect(killed.code).toBeUndefined();
-    expect(killed.signal).toBe(SIG.KILL);
+    expect(killed.signal).toBe(SIG.SEGV);
+    expect([...killed.system.kernel.allGroups()].filter((g) => !g.zombie)).toEqual([]);
   });
 
   it('kills a writer to a pipe without readers with SIGPIPE; with SIG_IGN write returns EPIPE', () => {
