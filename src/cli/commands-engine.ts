@@ -45,6 +45,7 @@ export function registerEngineCommands(
       .option('-w, --workdir <dir>', 'working directory inside the container')
       .option('-u, --user <uid[:gid]>', 'numeric user and group')
       .option('-t, --tty', 'its standard streams are a terminal (a shell prompts)')
+      .option('--init', "run the command under the image's tini (forwards signals, reaps orphans)")
       .option(
         '-p, --publish <[127.0.0.1:]host:container>',
         "publish a container TCP port on the host's loopback (needs the daemon)",

@@ -12,6 +12,7 @@ import { wExitStatus, wIfSignaled, wTermSig } from '../kernel/uapi/flags.js';
 import { openImages, stateDir } from './engine-state.js';
 import { EngineError } from './errors.js';
 import { execPolicyWarning, parseExecPolicy } from './exec-policy.js';
+import { initProblem } from './init-option.js';
 import { parseMemorySize } from './memory-size.js';
 import { StdinQueue } from './stdin.js';
 import { mountVolumes, parseVolume, writeBackVolumes, type MountedVolume } from './volumes.js';
@@ -36,6 +37,8 @@ export interface RunCommandOptions extends EngineOptions {
   readonly tty?: boolean;
   /** `-p`: published ports (only through the daemon). */
   readonly publish?: string[];
+  /** `--init`: the command runs under the image's tini. */
+  readonly init?: boolean;
   readonly design: string;
   readonly seed?: string;
 }
@@ -83,8 +86,12 @@ export async function runCommand(
         ...(execPolicy !== undefined ? { execPolicy } : {}),
         hostname: options.hostname ?? options.name ?? 'rcontainer',
         ...(options.tty === true ? { terminal: true } : {}),
+        ...(options.init === true ? { init: true } : {}),
       });
-      ({ cid } = await createImageContainer(system, store, record, spec));
+      const created = await createImageContainer(system, store, record, spec);
+      cid = created.cid;
+      const noInit = options.init === true ? initProblem(created.measurements) : undefined;
+      if (noInit !== undefined) throw new EngineError(noInit);
       mounted = mountVolumes(system, cid, volumes);
       // Its init has not run yet: the input of its session is in place before its first read.
       if (options.interactive === true || options.tty === true)

@@ -417,6 +417,15 @@ describe('rcontainer run, images, save, load, rmi (no daemon)', () => {
     expect(runWithInput(dir, 'echo hi\n', 'run', '--rm', '-i', 'busybox', 'sh').stderr).toBe('');
   });
 
+  it('runs the command under tini with --init (tini is pid 1)', () => {
+    const dir = state();
+    expect(runIn(dir, 'run', '--rm', '--init', 'busybox', 'sh', '-c', 'echo $$; exit 5')).toMatchObject({
+      code: 5,
+      stdout: '2\n',
+    });
+    expect(runIn(dir, 'run', '--rm', 'busybox', 'sh', '-c', 'echo $$').stdout).toBe('1\n');
+  });
+
   it('runs an interactive shell with run -i: each line as it is typed', async () => {
     const dir = state();
     runIn(dir, 'images'); // nothing to make later but the container

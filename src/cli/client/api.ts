@@ -48,6 +48,7 @@ export interface CreateRequest {
   /** Keep its standard input open for POST /containers/{id}/input (`run -i`). */
   readonly openStdin?: boolean;
   readonly tty?: boolean;
+  readonly init?: boolean;
   readonly ports?: readonly { readonly hostPort: number; readonly containerPort: number }[];
   readonly autoRemove?: boolean;
 }

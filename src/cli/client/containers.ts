@@ -32,6 +32,8 @@ export interface CreateOptions extends ClientOptions {
   readonly tty?: boolean;
   /** `-p [127.0.0.1:]HOST_PORT:CONTAINER_PORT`, repeated. */
   readonly publish?: string[];
+  /** `--init`: run the command under the image's tini. */
+  readonly init?: boolean;
 }
 
 /** The create request of an image, a command and the options. */
@@ -59,6 +61,7 @@ export function createRequest(
     ...(execPolicy !== undefined ? { execPolicy } : {}),
     ...(options.interactive === true ? { openStdin: true } : {}),
     ...(options.tty === true ? { tty: true } : {}),
+    ...(options.init === true ? { init: true } : {}),
     ...(options.publish !== undefined && options.publish.length > 0
       ? { ports: options.publish.map(parsePort) }
       : {}),

@@ -27,6 +27,7 @@ import { checkVolume, exitCodeOf, mergeEnv, parseUser, statusOf, volumesOf } fro
 import { createImageContainer, specForImage, startImageInit } from '../../designs/image-container.js';
 import { EngineError } from '../errors.js';
 import { execPolicyWarning } from '../exec-policy.js';
+import { initProblem } from '../init-option.js';
 import { mountVolumes, releaseVolumes, writeBackVolumes, type MountedVolume } from '../volumes.js';
 import { appendConsole, readConsoleRuns, tailOffset } from './console-log.js';
 import { ExecSessions, type ExecResult } from './exec-sessions.js';
@@ -71,6 +72,8 @@ export interface CreateRequest {
   readonly openStdin?: boolean | undefined;
   /** `-t`: its standard streams are a terminal. */
   readonly tty?: boolean | undefined;
+  /** `--init`: run the command under the image's tini. */
+  readonly init?: boolean | undefined;
   /** Published ports (`-p`): 127.0.0.1:hostPort of the host to containerPort of its loopback. */
   readonly ports?: readonly PortMapping[] | undefined;
   /** Untrusted volumes: host directories (absolute paths) and where they appear. */
@@ -206,6 +209,7 @@ export class Engine {
         ...(request.volumes !== undefined ? { volumes: request.volumes.map(checkVolume) } : {}),
         ...(request.execPolicy !== undefined ? { execPolicy: request.execPolicy } : {}),
         ...(request.tty === true ? { terminal: true } : {}),
+        ...(request.init === true ? { init: true } : {}),
       });
       if (request.ports !== undefined && request.ports.length > 0)
         spec = {
@@ -221,6 +225,11 @@ export class Engine {
     const createdNs = this.system.elapsedNs;
     const id = createHash('sha256').update(`${name}\0${createdNs}\0${serial}`).digest('hex');
     const sim = await createImageContainer(this.system, this.store, image, spec);
+    const noInit = request.init === true ? initProblem(sim.measurements) : undefined;
+    if (noInit !== undefined) {
+      this.system.destroyContainer(sim.cid);
+      throw new ApiError(noInit, 400);
+    }
     const volumes = this.mountVolumesOf(sim.cid, spec);
     const meta: ContainerMeta = {
       id,

@@ -43,6 +43,7 @@ const createSchema = z.strictObject({
   stdin: z.base64().optional(),
   openStdin: z.boolean().optional(),
   tty: z.boolean().optional(),
+  init: z.boolean().optional(),
   ports: z
     .array(z.strictObject({ hostPort: portNumber, containerPort: portNumber }))
     .refine(

@@ -116,7 +116,12 @@ export interface RunOptions {
   readonly execPolicy?: ExecPolicyName;
   /** `-t`: its standard streams are a terminal (OCI `process.terminal`). */
   readonly terminal?: boolean;
+  /** `--init`: run the command under the image's tini ({@link INIT_PROGRAM}), as Docker's `--init`. */
+  readonly init?: boolean;
 }
+
+/** The init `--init` puts in front of the command (it must be a measured binary of the image). */
+export const INIT_PROGRAM = '/bin/tini';
 
 /** The image configuration fields a bundle starts from (OCI image config "config"). */
 export interface ImageRunConfig {
@@ -148,6 +153,7 @@ export function specFromImage(image: ImageRunConfig, run: RunOptions): RuntimeSp
     ...(run.args !== undefined && run.args.length > 0 ? run.args : (image.Cmd ?? [])),
   ];
   if (args.length === 0) throw new BundleError('no command: the image has no Cmd and none was given');
+  if (run.init === true) args.unshift(INIT_PROGRAM, '--');
   const env = mergeEnv(image.Env ?? ['PATH=/bin'], run.env ?? []);
   const user = run.user ?? parseUser(image.User);
   const spec: RuntimeSpec = {

@@ -36,6 +36,7 @@ import { kvClientMain } from './kv/client.js';
 import { kvServerMain } from './kv/server.js';
 import { lmbenchMain } from './lmbench/main.js';
 import { shMain } from './sh/main.js';
+import { tiniMain } from './tini.js';
 
 /** Every program by name. */
 export const PROGRAMS: Readonly<Record<string, ProgramMain>> = {
@@ -73,6 +74,7 @@ export const PROGRAMS: Readonly<Record<string, ProgramMain>> = {
   ld: ldMain,
   lmbench: lmbenchMain,
   canary: canaryMain,
+  tini: tiniMain,
 };
 
 /** The names of all programs, sorted. */
@@ -100,6 +102,7 @@ export const APPLET_NAMES: readonly string[] = [
   'ps',
   'rm',
   'sleep',
+  'tini',
   'true',
   'umount',
   'wc',
