@@ -71,7 +71,9 @@ export class LineReader {
         return;
       }
     }
-    const n = yield* read(this.fd, this.buffer, this.capacity);
+    let n = yield* read(this.fd, this.buffer, this.capacity);
+    // A signal handler without SA_RESTART interrupted the read (a shell's trap): read again.
+    while (n === -Errno.EINTR) n = yield* read(this.fd, this.buffer, this.capacity);
     if (isError(n) || n === 0) {
       if (isError(n)) this.error = n;
       this.eof = true;

@@ -67,7 +67,7 @@ export const shMain = defineProgram(function* sh(p) {
       return STATUS_SYNTAX;
     }
     const shell = new Shell(p, pid, args[2] ?? p.argv[0] ?? 'sh', args.slice(3));
-    return yield* shell.runSource(script);
+    return yield* shell.finish(yield* shell.runSource(script));
   }
   if (args[0] === '-s' || args[0] === '-i') args.shift();
   const file = args[0];
@@ -77,7 +77,9 @@ export const shMain = defineProgram(function* sh(p) {
       yield* p.stderr.print(`${p.name}: can't open '${file}': ${strerror(text)}\n`);
       return STATUS_NOT_FOUND;
     }
-    return yield* new Shell(p, pid, file, args.slice(1)).runSource(text);
+    const shell = new Shell(p, pid, file, args.slice(1));
+    return yield* shell.finish(yield* shell.runSource(text));
   }
-  return yield* interactive(new Shell(p, pid, p.argv[0] ?? 'sh', args.slice(1)));
+  const shell = new Shell(p, pid, p.argv[0] ?? 'sh', args.slice(1));
+  return yield* shell.finish(yield* interactive(shell));
 });

@@ -13,7 +13,8 @@ import { exit } from '../../libc/program.js';
 import type { Proc } from '../../libc/process.js';
 import { isError, type Call } from '../../libc/syscall.js';
 import { close, dup3 } from '../../libc/sys-fs.js';
-import { shellStatus, waitpid } from '../../libc/wait.js';
+import { shellStatus, waitpid, type WaitResult } from '../../libc/wait.js';
+import { trapSignal, Traps } from './traps.js';
 import type { AndOr, Pipeline, Script, SimpleCommand } from './ast.js';
 import { expandWord, expandWordToString, type ExpansionContext } from './expand.js';
 import { parse } from './parse.js';
@@ -25,7 +26,7 @@ export const STATUS_NOT_EXECUTABLE = 126;
 /** Exit status for a syntax error. */
 export const STATUS_SYNTAX = 2;
 
-const BUILTINS = new Set(['cd', 'exit', 'export', 'unset', 'exec', ':', 'pwd', 'wait']);
+const BUILTINS = new Set(['cd', 'exit', 'export', 'unset', 'exec', ':', 'pwd', 'wait', 'trap']);
 
 /** The state of a shell process. */
 export class Shell {
@@ -41,6 +42,8 @@ export class Shell {
   status = 0;
   /** $!: the pid of the last background job (0 when none). */
   private lastBackground = 0;
+  /** This shell's traps (a subshell starts with none). */
+  private readonly traps: Traps;
 
   constructor(
     p: Proc,
@@ -54,6 +57,7 @@ export class Shell {
     this.scriptName = scriptName;
     this.positional = positional;
     this.locals = locals;
+    this.traps = new Traps(p);
   }
 
   /** A copy for a forked child with libc state `p`. */
@@ -111,8 +115,35 @@ export class Shell {
     for (const item of script) {
       if (item.background) yield* this.runBackground(item.andOr);
       else yield* this.runAndOr(item.andOr);
+      if (this.traps.hasPending) yield* this.runTraps();
     }
     return this.status;
+  }
+
+  /** Run the commands of the trapped signals that arrived ($? is kept unless one exits). */
+  private *runTraps(): Call<void> {
+    for (const command of this.traps.takePending()) {
+      const status = this.status;
+      yield* this.runSource(command);
+      this.status = status;
+    }
+  }
+
+  /** The shell ends with `status`: its EXIT trap runs first; the status to exit with. */
+  *finish(status: number): Call<number> {
+    const command = this.traps.takeExit();
+    if (command === undefined) return status;
+    this.status = status;
+    yield* this.runSource(command);
+    return status;
+  }
+
+  /** Wait for a foreground child (a trapped signal does not cut the wait short). */
+  private *waitForeground(pid: number): Call<WaitResult | number> {
+    for (;;) {
+      const result = yield* waitpid(this.p, pid);
+      if (result !== -Errno.EINTR) return result;
+    }
   }
 
   /** `list &`: run in a forked child without waiting; $! is its pid. */
@@ -179,7 +210,7 @@ export class Shell {
     if (previousRead >= 0) yield* close(previousRead);
     let status = 1;
     for (const pid of pids) {
-      const result = yield* waitpid(p, pid);
+      const result = yield* this.waitForeground(pid);
       if (typeof result !== 'number') status = shellStatus(result);
     }
     return status;
@@ -241,7 +272,7 @@ export class Shell {
       yield* p.stderr.print(`${p.name}: fork: ${strerror(pid)}\n`);
       return 1;
     }
-    const result = yield* waitpid(p, pid);
+    const result = yield* this.waitForeground(pid);
     return typeof result === 'number' ? 1 : shellStatus(result);
   }
 
@@ -286,6 +317,29 @@ export class Shell {
     return yield* exit(this.p, status);
   }
 
+  /** `trap`, `trap ACTION SIG...`, `trap SIG` (reset). */
+  private *trap(args: readonly string[]): Call<number> {
+    const p = this.p;
+    if (args.length === 0) {
+      yield* this.traps.list(p);
+      return 0;
+    }
+    const [action, ...names] = args.length === 1 ? ['-', args[0]!] : args;
+    for (const name of names) {
+      const sig = trapSignal(name);
+      if (sig === undefined) {
+        yield* p.stderr.print(`${p.name}: trap: ${name}: bad trap\n`);
+        return 1;
+      }
+      const result = yield* this.traps.set(p, action!, sig);
+      if (isError(result)) {
+        yield* p.stderr.print(`${p.name}: trap: ${name}: ${strerror(result)}\n`);
+        return 1;
+      }
+    }
+    return 0;
+  }
+
   private *builtin(name: string, args: readonly string[]): Call<number> {
     const p = this.p;
     switch (name) {
@@ -297,7 +351,7 @@ export class Shell {
           yield* p.stderr.print(`${p.name}: exit: Illegal number: ${args[0]}\n`);
           return yield* exit(p, STATUS_SYNTAX);
         }
-        return yield* exit(p, code);
+        return yield* exit(p, yield* this.finish(code));
       }
       case 'cd': {
         const target = args[0] ?? this.lookup('HOME') ?? '/';
@@ -341,18 +395,35 @@ export class Shell {
         return 0;
       }
       case 'wait': {
-        // `wait PID...` waits for those children; `wait` for every child.
+        // `wait PID...` waits for those children; `wait` for every child. A trapped signal ends
+        // the wait at once with 128 + the signal (its trap runs next).
+        const interrupted = (): number | undefined => {
+          const sig = this.traps.lastPending;
+          return sig === undefined ? undefined : 128 + sig;
+        };
         if (args.length === 0) {
-          while (typeof (yield* waitpid(p, -1)) !== 'number');
-          return 0;
+          for (;;) {
+            const result = yield* waitpid(p, -1);
+            if (result === -Errno.EINTR) {
+              const status = interrupted();
+              if (status !== undefined) return status;
+            } else if (typeof result === 'number') return 0;
+          }
         }
         let status = 0;
         for (const arg of args) {
-          const result = yield* waitpid(p, Number(arg));
+          let result = yield* waitpid(p, Number(arg));
+          while (result === -Errno.EINTR) {
+            const early = interrupted();
+            if (early !== undefined) return early;
+            result = yield* waitpid(p, Number(arg));
+          }
           status = typeof result === 'number' ? 127 : shellStatus(result);
         }
         return status;
       }
+      case 'trap':
+        return yield* this.trap(args);
       case 'unset':
         for (const arg of args) {
           this.locals.delete(arg);
