@@ -12,6 +12,7 @@ import type { ThreadGroup } from '../../kernel/core/task.js';
 import { SIG } from '../../kernel/uapi/flags.js';
 import { multiplex } from './console-log.js';
 import { exitCodeOf } from './engine-fields.js';
+import { followStream, type FollowStep } from './follow.js';
 import { ApiError } from './errors.js';
 
 /** What an exec gives back when it is answered whole. */
@@ -222,45 +223,21 @@ export function execOutputStream(
   onHangUp: () => void,
 ): ReadableStream<Uint8Array> {
   execs.inspect(id); // 404 before anything is sent
-  let dirty = true;
-  let wake: (() => void) | undefined;
-  let unwatch: (() => void) | undefined;
-  const end = (): void => {
-    unwatch?.();
-    unwatch = undefined;
-    wake?.();
-  };
-  return new ReadableStream<Uint8Array>({
-    start() {
-      unwatch = watch(() => {
-        dirty = true;
-        wake?.();
-      });
-    },
-    async pull(controller) {
-      while (unwatch !== undefined) {
-        dirty = false;
-        let taken: { chunks: ConsoleChunk[]; ended: boolean };
-        try {
-          taken = execs.take(id);
-        } catch {
-          break; // forgotten meanwhile
-        }
-        if (taken.chunks.length > 0) {
-          controller.enqueue(multiplex(taken.chunks));
-          return;
-        }
-        if (taken.ended) break;
-        if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
+  return followStream(
+    watch,
+    (): FollowStep => {
+      let taken: { chunks: ConsoleChunk[]; ended: boolean };
+      try {
+        taken = execs.take(id);
+      } catch {
+        return 'end'; // forgotten meanwhile
       }
-      end();
-      controller.close();
+      if (taken.chunks.length > 0) return { bytes: multiplex(taken.chunks) };
+      return taken.ended ? 'end' : 'wait';
     },
-    cancel: () => {
-      end();
+    () => {
       execs.hangUp(id);
       onHangUp();
     },
-  });
+  );
 }
