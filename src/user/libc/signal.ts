@@ -3,6 +3,11 @@
  * a per-signal entry in the image (program.ts signalHandlerVa) and sa_restorer its rt_sigreturn
  * trampoline; the function itself stays in the process's libc state, where the CPU (the runner)
  * finds it when the kernel enters the handler.
+ *
+ * SIMPLIFICATION: a fork copies the handlers (as Linux does), but a handler that closes over
+ * JavaScript variables of the program shares them with the child, where real memory would be
+ * copied. A handler that must not act for a child should reach its state through the Proc it is
+ * given (as the shell's traps do), or the child should reset it.
  */
 import { TEXT_BASE } from '../../kernel/mm/layout.js';
 import { SA, SIG_DFL, SIG_IGN } from '../../kernel/uapi/flags.js';
