@@ -10,6 +10,7 @@ import { BundleError } from '../runtime/bundle/spec.js';
 import { strerror } from '../kernel/uapi/errno.js';
 import { wExitStatus, wIfSignaled, wTermSig } from '../kernel/uapi/flags.js';
 import { openImages, stateDir } from './engine-state.js';
+import type { ContainerCommandOptions } from './container-options.js';
 import { EngineError } from './errors.js';
 import { execPolicyWarning, parseExecPolicy } from './exec-policy.js';
 import { initProblem } from './init-option.js';
@@ -19,26 +20,9 @@ import { mountVolumes, parseVolume, writeBackVolumes, type MountedVolume } from 
 import { engine, isBuiltin, type EngineOptions } from './images.js';
 
 /** Options of `run` as commander parses them. */
-export interface RunCommandOptions extends EngineOptions {
+export interface RunCommandOptions extends EngineOptions, ContainerCommandOptions {
   readonly rm?: boolean;
   readonly detach?: boolean;
-  readonly name?: string;
-  readonly env: string[];
-  readonly workdir?: string;
-  readonly user?: string;
-  readonly hostname?: string;
-  readonly memory?: string;
-  /** `-v HOST_DIR:CONTAINER_DIR[:ro]`, repeated. */
-  readonly volume?: string[];
-  readonly execPolicy?: string;
-  /** `-i`: this process's standard input becomes the container's, as it arrives. */
-  readonly interactive?: boolean;
-  /** `-t`: its standard streams are a terminal. */
-  readonly tty?: boolean;
-  /** `-p`: published ports (only through the daemon). */
-  readonly publish?: string[];
-  /** `--init`: the command runs under the image's tini. */
-  readonly init?: boolean;
   readonly design: string;
   readonly seed?: string;
 }
@@ -153,7 +137,7 @@ export async function runCommand(
 /** This process's standard input pushed to session 0 of container `cid` between slices. */
 class StdinInput {
   private readonly queue = new StdinQueue();
-  private readonly pending: Buffer[] = [];
+  private readonly pending: Uint8Array[] = [];
   private ended = false;
   private open = true;
   private readonly system: SimSystem;
@@ -176,9 +160,7 @@ class StdinInput {
     this.pending.push(...chunks);
     this.ended ||= ended;
     const consoleDevice = this.system.kernel.consoleDevice;
-    while (this.pending.length > 0 && consoleDevice.pushInput(this.cid, 0, this.pending[0]!))
-      this.pending.shift();
-    if (this.ended && this.pending.length === 0) {
+    if (consoleDevice.pushPending(this.cid, 0, this.pending) && this.ended) {
       consoleDevice.closeInput(this.cid, 0);
       this.open = false;
     }

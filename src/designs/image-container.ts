@@ -13,11 +13,10 @@ import type { Mount } from '../kernel/fs/mount.js';
 import type { TmpfsSuperBlock } from '../kernel/fs/tmpfs.js';
 import { Errno } from '../kernel/uapi/errno.js';
 import { MS, S } from '../kernel/uapi/flags.js';
-import { ExecPolicy } from '../minios/abi.js';
 import {
+  EXEC_POLICY_CODES,
   execPolicyOf,
   specFromImage,
-  type ExecPolicyName,
   type RunOptions,
   type RuntimeSpec,
 } from '../runtime/bundle/spec.js';
@@ -132,13 +131,6 @@ export function specForImage(image: ImageRecord, run: RunOptions): RuntimeSpec {
     run,
   );
 }
-
-/** rc_create_container's code of each exec policy. */
-const EXEC_POLICY_CODES: Readonly<Record<ExecPolicyName, ExecPolicy>> = {
-  measuredOnly: ExecPolicy.MeasuredOnly,
-  allow: ExecPolicy.Allow,
-  deny: ExecPolicy.Deny,
-};
 
 /** Make a container for `spec` from `image` on `system` (measured, nothing started). */
 export async function createImageContainer(

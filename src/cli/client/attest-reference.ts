@@ -10,9 +10,13 @@
  * machine you do not control.
  */
 import { referenceBootMeasurements, type ReferenceValues } from '../../runtime/attestation/appraise.js';
-import { EXEC_POLICIES, EXEC_POLICY_ANNOTATION, type ExecPolicyName } from '../../runtime/bundle/spec.js';
+import {
+  EXEC_POLICIES,
+  EXEC_POLICY_ANNOTATION,
+  EXEC_POLICY_CODES,
+  type ExecPolicyName,
+} from '../../runtime/bundle/spec.js';
 import { ImageError, listExecutables, measuredBinaryListDigest } from '../../runtime/image/index.js';
-import { ExecPolicy } from '../../minios/abi.js';
 import { openImages } from '../engine-state.js';
 import { isBuiltin } from '../images.js';
 import { EngineError } from '../errors.js';
@@ -31,12 +35,6 @@ export interface ReferenceOptions {
   readonly image?: string;
   readonly execPolicy?: string;
 }
-
-const POLICY_CODES: Readonly<Record<ExecPolicyName, number>> = {
-  measuredOnly: ExecPolicy.MeasuredOnly,
-  allow: ExecPolicy.Allow,
-  deny: ExecPolicy.Deny,
-};
 
 /** Check the options before anything is asked of the daemon (EngineError names the bad one). */
 export function checkReferenceOptions(options: ReferenceOptions): void {
@@ -68,7 +66,7 @@ export async function referenceValues(
       platformPublicKey: new Uint8Array(Buffer.from(keyHex, 'hex')),
       boot: referenceBootMeasurements(),
       ...image.values,
-      execPolicy: POLICY_CODES[policy],
+      execPolicy: EXEC_POLICY_CODES[policy],
     },
     sources: {
       platformKey:
@@ -115,7 +113,7 @@ function imageLabel(container: ContainerInspect): string {
 function createdPolicy(container: ContainerInspect): ExecPolicyName {
   const config = container.config as { annotations?: Record<string, unknown> } | undefined;
   const named = config?.annotations?.[EXEC_POLICY_ANNOTATION];
-  return typeof named === 'string' && named in POLICY_CODES ? (named as ExecPolicyName) : 'measuredOnly';
+  return typeof named === 'string' && named in EXEC_POLICY_CODES ? (named as ExecPolicyName) : 'measuredOnly';
 }
 
 function digestBytes(digest: string): Uint8Array {

@@ -6,7 +6,8 @@
  * could run passed, 1 when one failed.
  */
 import { randomBytes } from 'node:crypto';
-import { appraiseEvidence, EXEC_POLICY_NAMES, type Appraisal } from '../../runtime/attestation/appraise.js';
+import { appraiseEvidence, type Appraisal } from '../../runtime/attestation/appraise.js';
+import { execPolicyName } from '../../runtime/bundle/spec.js';
 import { stateDir } from '../engine-state.js';
 import { EngineError } from '../errors.js';
 import { containerPath, type AttestResult, type ContainerInspect } from './api.js';
@@ -73,7 +74,7 @@ function printJson(appraisal: Appraisal, result: AttestResult, sources: Referenc
         ? undefined
         : {
             containerId: report.containerId,
-            execPolicy: EXEC_POLICY_NAMES[report.execPolicy],
+            execPolicy: execPolicyName(report.execPolicy),
             imageDigest: `sha256:${hex(report.imageDigest)}`,
             configDigest: `sha256:${hex(report.configDigest)}`,
             measurementChain: hex(report.measurementChain),
@@ -97,7 +98,7 @@ function printAppraisal(appraisal: Appraisal, sources: ReferenceSources, nonce: 
       report === undefined ? undefined : `sha256:${hex(report.imageDigest)} (measured binary list)`,
     ],
     ['config digest', report === undefined ? undefined : `sha256:${hex(report.configDigest)}`],
-    ['exec policy', report === undefined ? undefined : EXEC_POLICY_NAMES[report.execPolicy]],
+    ['exec policy', report === undefined ? undefined : execPolicyName(report.execPolicy)],
     ['measurement chain', report === undefined ? undefined : hex(report.measurementChain)],
   ];
   for (const [label, value] of rows)

@@ -2,6 +2,7 @@
  * `rcontainer create | start | stop | kill | rm | ps | inspect` against the daemon, with Docker's
  * names, columns and habits.
  */
+import type { ContainerCommandOptions } from '../container-options.js';
 import { parseMemorySize } from '../memory-size.js';
 import { parseVolume } from '../volumes.js';
 import { parsePort } from '../daemon/ports.js';
@@ -16,25 +17,7 @@ import { printTable } from './table.js';
 import { ago } from '../human-duration.js';
 
 /** Options of `create` (and of `run` against the daemon). */
-export interface CreateOptions extends ClientOptions {
-  readonly name?: string;
-  readonly env: string[];
-  readonly workdir?: string;
-  readonly user?: string;
-  readonly hostname?: string;
-  readonly memory?: string;
-  /** `-v HOST_DIR:CONTAINER_DIR[:ro]`, repeated. */
-  readonly volume?: string[];
-  readonly execPolicy?: string;
-  /** `-i` (run): this process's standard input becomes the container's, as it arrives. */
-  readonly interactive?: boolean;
-  /** `-t`: its standard streams are a terminal. */
-  readonly tty?: boolean;
-  /** `-p [127.0.0.1:]HOST_PORT:CONTAINER_PORT`, repeated. */
-  readonly publish?: string[];
-  /** `--init`: run the command under the image's tini. */
-  readonly init?: boolean;
-}
+export interface CreateOptions extends ClientOptions, ContainerCommandOptions {}
 
 /** The create request of an image, a command and the options. */
 export function createRequest(

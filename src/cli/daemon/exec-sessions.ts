@@ -61,13 +61,6 @@ export class ExecSessions {
     this.system = system;
   }
 
-  /** Number of execs still running. */
-  get running(): number {
-    let n = 0;
-    for (const s of this.sessions.values()) if (s.exitCode === undefined) n++;
-    return n;
-  }
-
   /** Track an exec answered whole: resolves when it ends. */
   whole(containerId: string, cid: number, group: ThreadGroup): Promise<ExecResult> {
     return new Promise<ExecResult>((resolve) => this.add(containerId, cid, group, resolve));

@@ -12,7 +12,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { SimSystem, SpawnError } from '../../designs/system.js';
 import type { ThreadGroup } from '../../kernel/core/task.js';
-import { MAX_QUEUED_INPUT } from '../../kernel/core/console.js';
 import { SIG } from '../../kernel/uapi/flags.js';
 import type { RuntimeSpec } from '../../runtime/bundle/spec.js';
 import { EngineError } from '../errors.js';
@@ -40,7 +39,7 @@ export function parsePort(text: string): PortMapping {
 }
 
 /** True for a TCP port number. */
-export function validPort(port: number): boolean {
+function validPort(port: number): boolean {
   return Number.isInteger(port) && port >= 1 && port <= 65535;
 }
 
@@ -71,7 +70,7 @@ interface Relay {
   readonly session: number;
   readonly hostPort: number;
   /** Bytes from the connection the relay's input could not take yet. */
-  readonly pending: Buffer[];
+  readonly pending: Uint8Array[];
   /** The connection's sending side ended (the relay's input is closed once `pending` is in). */
   ended: boolean;
 }
@@ -197,14 +196,7 @@ export class PortPublisher {
   private feed(relay: Relay): void {
     const consoleDevice = this.system.kernel.consoleDevice;
     if (relay.group.exitStatus !== undefined || !consoleDevice.inputOpen(0, relay.session)) return;
-    while (relay.pending.length > 0) {
-      const chunk = relay.pending[0]!;
-      const part = chunk.subarray(0, MAX_QUEUED_INPUT);
-      if (!consoleDevice.pushInput(0, relay.session, part)) break;
-      if (part.length === chunk.length) relay.pending.shift();
-      else relay.pending[0] = chunk.subarray(part.length);
-    }
-    if (relay.pending.length > 0) relay.socket.pause();
+    if (!consoleDevice.pushPending(0, relay.session, relay.pending)) relay.socket.pause();
     else {
       relay.socket.resume();
       if (relay.ended) consoleDevice.closeInput(0, relay.session);

@@ -229,6 +229,25 @@ export class ConsoleDevice {
     return true;
   }
 
+  /**
+   * Push the host's queued chunks (`pending`, oldest first) into an open session's input as far
+   * as its limit allows, splitting a chunk at the limit; what went in leaves `pending`. True when
+   * `pending` is empty afterwards.
+   */
+  pushPending(cid: number, session: number, pending: Uint8Array[]): boolean {
+    const input = this.inputs.get(inputKey(cid, session));
+    if (input === undefined || !input.open) return pending.length === 0;
+    while (pending.length > 0) {
+      const room = MAX_QUEUED_INPUT - input.queued;
+      if (room <= 0) break;
+      const chunk = pending[0]!;
+      this.pushInput(cid, session, chunk.subarray(0, room));
+      if (chunk.length <= room) pending.shift();
+      else pending[0] = chunk.subarray(room);
+    }
+    return pending.length === 0;
+  }
+
   /** End of input for a session: its readers get what is queued, then 0. */
   closeInput(cid: number, session: number): void {
     const input = this.inputs.get(inputKey(cid, session));

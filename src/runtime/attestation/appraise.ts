@@ -19,6 +19,7 @@
 import { sha256 as firmwareSha256, verifyPlatformToken } from '../../firmware/attestation.js';
 import { ATTEST_TRAILER_BYTES } from '../../minios/abi.js';
 import { rcontainerBootImages } from '../../minios/platform.js';
+import { execPolicyName } from '../bundle/spec.js';
 import {
   verifyReport,
   type AttestationReport,
@@ -131,9 +132,6 @@ export function referenceBootMeasurements(): Measurement[] {
   }));
 }
 
-/** The names of exec policy codes (abi.ts ExecPolicy). */
-export const EXEC_POLICY_NAMES: readonly string[] = ['measuredOnly', 'allow', 'deny'];
-
 function failed(check: Check): Appraisal {
   return { ok: false, checks: [check] };
 }
@@ -178,7 +176,7 @@ function digestCheck(
 }
 
 function policyCheck(actual: number, expected: number | undefined): Check {
-  const name = (code: number): string => EXEC_POLICY_NAMES[code] ?? `unknown (${code})`;
+  const name = (code: number): string => execPolicyName(code) ?? `unknown (${code})`;
   if (expected === undefined)
     return { name: 'exec policy', outcome: 'skipped', detail: `${name(actual)}, no reference` };
   if (actual !== expected) {

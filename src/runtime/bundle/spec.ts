@@ -6,6 +6,7 @@
  * Host-provided pages (bind mounts) are allowed only as explicitly untrusted volumes (DESIGN.md §5):
  * every bind mount is forced `noexec` (never mapped executable) and recorded as untrusted.
  */
+import { ExecPolicy } from '../../minios/abi.js';
 import { z } from 'zod';
 
 /** The runtime-spec version this engine writes. */
@@ -138,6 +139,18 @@ export const EXEC_POLICY_ANNOTATION = 'org.rcontainer.exec-policy';
 export const EXEC_POLICIES = ['measuredOnly', 'allow', 'deny'] as const;
 /** An exec policy name. */
 export type ExecPolicyName = (typeof EXEC_POLICIES)[number];
+
+/** The code of each exec policy in rc_create_container and in the attestation report. */
+export const EXEC_POLICY_CODES: Readonly<Record<ExecPolicyName, ExecPolicy>> = {
+  measuredOnly: ExecPolicy.MeasuredOnly,
+  allow: ExecPolicy.Allow,
+  deny: ExecPolicy.Deny,
+};
+
+/** The name of an exec policy code, or undefined for a code no policy has. */
+export function execPolicyName(code: number): ExecPolicyName | undefined {
+  return EXEC_POLICIES.find((name) => EXEC_POLICY_CODES[name] === code);
+}
 
 /** The exec policy a spec names (measuredOnly when it names none). */
 export function execPolicyOf(spec: RuntimeSpec): ExecPolicyName {

@@ -161,7 +161,10 @@ describe('console output leaving a container', () => {
     const exec = system.startProcess(cid, { argv: ['cat'] });
     const session = system.consoleSession(exec);
     device.setInput(cid, session, new Uint8Array(0), { open: true });
-    expect(device.pushInput(cid, session, new Uint8Array(MAX_QUEUED_INPUT))).toBe(true);
+    // pushPending fills up to the limit, splitting a chunk there, and keeps the rest queued.
+    const pending = [new Uint8Array(10), new Uint8Array(MAX_QUEUED_INPUT)];
+    expect(device.pushPending(cid, session, pending)).toBe(false);
+    expect(pending.map((c) => c.length)).toEqual([10]);
     expect(device.pushInput(cid, session, new Uint8Array(1))).toBe(false);
   });
 });
