@@ -3,18 +3,10 @@
  * the daemon's machine now, as `docker stats --no-stream` shows it, with the granules the mini-OS
  * gave each under rcontainer. `rcontainer top CONTAINER`: its processes, as `docker top`.
  */
+import type { StatsAnswer as Stats, TopProcess } from '../daemon/stats.js';
 import { containerPath, type ContainerSummary } from './api.js';
 import { withDaemon, type ClientOptions } from './session.js';
 import { printTable } from './table.js';
-
-/** GET /containers/{id}/stats (daemon/stats.ts). */
-interface Stats {
-  readonly id: string;
-  readonly name: string;
-  readonly memory: { readonly usage: number; readonly limit: number | null };
-  readonly pids: number;
-  readonly granules: { readonly ctr: number; readonly shim: number; readonly pt: number } | null;
-}
 
 /** Docker's sizes: 1.5MiB, 64MiB, 812KiB. */
 function size(bytes: number): string {
@@ -57,17 +49,6 @@ export async function statsCommand(
     );
     return 0;
   });
-}
-
-/** GET /containers/{id}/top (daemon/stats.ts). */
-interface TopProcess {
-  readonly pid: number;
-  readonly containerPid: number;
-  readonly ppid: number;
-  readonly uid: number;
-  readonly threads: number;
-  readonly state: string;
-  readonly command: string;
 }
 
 /** `top [--json] CONTAINER`. */
